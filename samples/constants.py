@@ -1,0 +1,182 @@
+"""Belle II constants used by the fast simulation *and* the processors.
+
+This is the one place where a number about the machine, the detector or a
+standard-model cross section is written down. Every value carries its source.
+Processors import from here (data flows samples -> processors); nothing here
+imports processors or workflows.
+
+Units: GeV, cm, ns, rad (angles given in degrees in the sources are converted
+once, below, and kept in degrees too for readability in selections).
+"""
+
+from __future__ import annotations
+
+import math
+
+from particle import Particle
+
+# --------------------------------------------------------------------------
+# Particle masses [GeV] -- from the PDG tables shipped with `particle`
+# (scikit-hep/particle, PDG 2024 edition), never typed by hand.
+# --------------------------------------------------------------------------
+M_E: float = Particle.from_pdgid(11).mass / 1000.0
+M_MU: float = Particle.from_pdgid(13).mass / 1000.0
+M_TAU: float = Particle.from_pdgid(15).mass / 1000.0
+M_PI: float = Particle.from_pdgid(211).mass / 1000.0
+M_PI0: float = Particle.from_pdgid(111).mass / 1000.0
+M_K: float = Particle.from_pdgid(321).mass / 1000.0
+M_KS: float = Particle.from_pdgid(310).mass / 1000.0
+M_RHO: float = Particle.from_pdgid(113).mass / 1000.0
+GAMMA_RHO: float = Particle.from_pdgid(113).width / 1000.0
+TAU_LIFETIME_NS: float = Particle.from_pdgid(15).lifetime  # [ns]
+
+# Fine-structure constant at q^2 = 0 (PDG 2024, "Physical constants").
+ALPHA_EM: float = 1.0 / 137.035999084
+# hbar*c [GeV cm] (PDG 2024) -- converts widths to proper decay lengths.
+HBARC_GEV_CM: float = 1.973269804e-14
+# Conversion 1 GeV^-2 = 0.3893793721 mb (PDG 2024); in fb:
+GEV2_TO_FB: float = 0.3893793721e12
+SPEED_OF_LIGHT_CM_PER_NS: float = 29.9792458
+
+# --------------------------------------------------------------------------
+# SuperKEKB beams at the Y(4S) -- basf2 generators/scripts/beamparameters.py,
+# preset "Y4S": HER (e-) 7.004 GeV at +41.5 mrad to the solenoid (z) axis,
+# LER (e+) 4.002 GeV at pi - 41.5 mrad; full crossing angle 83 mrad.
+# --------------------------------------------------------------------------
+HER_ENERGY: float = 7.004  # e- [GeV]
+LER_ENERGY: float = 4.002  # e+ [GeV]
+HER_ANGLE: float = 0.0415  # [rad] angle of the e- beam to +z, in the x-z plane
+LER_ANGLE: float = math.pi - 0.0415  # [rad] angle of the e+ beam to +z
+HER_ENERGY_SPREAD: float = 5.13e-3  # [GeV] (beamparameters.py, Y4S)
+LER_ENERGY_SPREAD: float = 2.375e-3  # [GeV]
+SQRT_S_NOMINAL: float = 10.5796  # [GeV] (Y(4S) preset, DESIGN.md)
+BOOST_BETAGAMMA_NOMINAL: float = 0.287  # |p|/sqrt(s) of the e+e- system
+
+# Luminous region (SuperKEKB nano-beam TDR, arXiv:1011.0352 ch. 3): sigma_x ~
+# 10 um, sigma_y ~ 0.2 um, sigma_z ~ 0.35 mm. Used to smear the primary vertex.
+IP_SIGMA_X: float = 10e-4  # [cm]
+IP_SIGMA_Y: float = 0.2e-4  # [cm]
+IP_SIGMA_Z: float = 0.035  # [cm]
+
+# --------------------------------------------------------------------------
+# Acceptance -- basf2 analysis/variables/src/AcceptanceVariables.cc
+# (polar angles in the lab frame, degrees).
+# --------------------------------------------------------------------------
+CDC_THETA_MIN_DEG: float = 17.0
+CDC_THETA_MAX_DEG: float = 150.0
+ECL_FWD_MIN_DEG: float = 12.4
+ECL_FWD_MAX_DEG: float = 31.4
+ECL_FWD_GAP_MAX_DEG: float = 32.2  # gap 31.4 - 32.2
+ECL_BARREL_MIN_DEG: float = 32.2
+ECL_BARREL_MAX_DEG: float = 128.7
+ECL_BWD_GAP_MAX_DEG: float = 130.7  # gap 128.7 - 130.7
+ECL_BWD_MIN_DEG: float = 130.7
+ECL_BWD_MAX_DEG: float = 155.1
+KLM_THETA_MIN_DEG: float = 18.0
+KLM_THETA_MAX_DEG: float = 155.0
+KLM_BARREL_MIN_DEG: float = 47.0
+KLM_BARREL_MAX_DEG: float = 122.0
+# Transverse momentum needed to reach the barrel ECL / barrel KLM
+# (AcceptanceVariables.cc: inECLBarrel / inKLMBarrel p_T requirements).
+PT_MIN_ECL_BARREL: float = 0.28  # [GeV]
+PT_MIN_KLM_BARREL: float = 0.6  # [GeV]
+
+# ECL region codes, basf2 ECLCluster "clusterReg": 1 forward, 2 barrel,
+# 3 backward, 11 gap forward/barrel, 13 gap barrel/backward, 0 outside.
+ECL_REGION_OUTSIDE = 0
+ECL_REGION_FWD = 1
+ECL_REGION_BARREL = 2
+ECL_REGION_BWD = 3
+ECL_REGION_FWD_GAP = 11
+ECL_REGION_BWD_GAP = 13
+
+# --------------------------------------------------------------------------
+# Resolutions
+# --------------------------------------------------------------------------
+# Tracking: sigma(pT)/pT = 0.0011 pT (+) 0.0025/beta (Belle II TDR,
+# arXiv:1011.0352, ch. 1 "CDC" performance).
+TRACK_PT_RES_A: float = 0.0011  # [1/GeV] coefficient of pT
+TRACK_PT_RES_B: float = 0.0025  # multiple scattering term / beta
+TRACK_ANGLE_RES: float = 1.0e-3  # [rad] polar/azimuth resolution (TDR, high p)
+TRACK_D0_RES: float = 15e-4  # [cm] impact parameter resolution (TDR, ~15 um)
+TRACK_Z0_RES: float = 20e-4  # [cm]
+TRACK_PT_MIN: float = 0.05  # [GeV] CDC reconstruction threshold (TDR)
+TRACK_EFFICIENCY: float = 0.98  # per track in CDC acceptance (TDR, prompt)
+# Displaced tracks: efficiency falls with the production radius; linear
+# fall-off to zero at the CDC outer radius (Belle II long-lived searches,
+# e.g. PRD 108 L111104: efficiency ~ halves at ~ 40 cm).
+CDC_OUTER_RADIUS: float = 113.0  # [cm]
+VERTEX_RES_TRANSVERSE: float = 0.05  # [cm] two-track vertex at ~ 10 cm radius
+VERTEX_RES_LONGITUDINAL: float = 0.1  # [cm]
+
+# ECL energy resolution (TDR, barrel): 3.3 % at 0.1 GeV, 2.0 % at 1 GeV,
+# 1.75 % at 5 GeV. Parametrised as a/E (+) b/E^(1/4) (+) c (Belle II ECL
+# parametrisation), coefficients fitted once to the three points above.
+ECL_RES_POINTS_E = (0.1, 1.0, 5.0)
+ECL_RES_POINTS_SIGMA_OVER_E = (0.033, 0.020, 0.0175)
+ECL_THETA_RES_POINTS_MRAD = (7.8, 3.9, 2.3)  # at 0.1 / 1 / 5 GeV (TDR)
+ECL_CLUSTER_THRESHOLD: float = 0.02  # [GeV] cluster reconstruction threshold
+ECL_TIME_RES_NS: float = 1.0  # [ns] at ~ 100 MeV (TDR)
+# Photon reconstruction inefficiency in the ECL acceptance (lost photons that
+# fake missing energy); Z'->invisible photon-veto study (seed 002, PRL 130
+# 231801): inefficiency of order 1e-3 in the barrel, larger at the edges.
+ECL_PHOTON_INEFFICIENCY_BARREL: float = 1.0e-3
+ECL_PHOTON_INEFFICIENCY_ENDCAP: float = 3.0e-3
+# KLM sees photons that escape through the ECL gaps with this probability
+# (showers start in the gap material; seed 002 "KLM used where ECL has gaps").
+KLM_PHOTON_IN_GAP_EFFICIENCY: float = 0.5
+
+# Random beam-background ECL clusters (mostly < 0.1 GeV, exponential); the
+# mean multiplicity and slope set the extra-energy distribution.
+BEAM_BKG_CLUSTERS_MEAN: float = 1.5
+BEAM_BKG_CLUSTER_E_SLOPE: float = 0.04  # [GeV] exponential slope
+
+# --------------------------------------------------------------------------
+# Particle identification (Belle II muon/lepton ID performance, e.g.
+# arXiv:2008.04665 and the seeds): muon ID ~ 90 % above 0.7 GeV, pion fake
+# rate a few percent; electron ID ~ 95 % above 0.5 GeV, fake rate < 1 %.
+# --------------------------------------------------------------------------
+MUID_EFF_PLATEAU: float = 0.90
+MUID_P_THRESHOLD: float = 0.7  # [GeV] KLM reach
+MUID_PION_FAKE: float = 0.03
+EID_EFF_PLATEAU: float = 0.95
+EID_PION_FAKE: float = 0.005
+KID_EFF_PLATEAU: float = 0.85
+KID_PION_FAKE: float = 0.05
+
+# --------------------------------------------------------------------------
+# Standard-model cross sections at the Y(4S) [nb] -- Belle II Physics Book
+# (arXiv:1808.10567, Table 3) and seed 002's table. Generator-level
+# conditions in the keys' comments.
+# --------------------------------------------------------------------------
+XSEC_NB: dict[str, float] = {
+    "mumu": 1.148,  # e+e- -> mu+mu-(gamma)
+    "tautau": 0.919,  # e+e- -> tau+tau-(gamma)
+    "ee": 300.0,  # e+e- -> e+e-(gamma), 10 < theta* < 170 deg
+    "gg": 4.99,  # e+e- -> gamma gamma(gamma)
+    "eemumu": 18.9,  # e+e- -> e+e-mu+mu-, W > 0.5 GeV
+    "eeee": 39.7,  # e+e- -> e+e-e+e-, W > 0.5 GeV
+    "eetautau": 0.182,  # e+e- -> e+e-tau+tau-
+    "mumutautau": 0.143e-3,  # e+e- -> mu+mu-tau+tau-
+    "mumumumu": 0.342e-3,  # e+e- -> mu+mu-mu+mu-
+    "uu": 1.61,
+    "dd": 0.40,
+    "ss": 0.38,
+    "cc": 1.30,
+}
+XSEC_SOURCE = "Belle II Physics Book, arXiv:1808.10567, Table 3 (and seed 002)"
+
+# --------------------------------------------------------------------------
+# Published datasets [fb^-1] (seed talks).
+# --------------------------------------------------------------------------
+LUMI_FB: dict[str, float] = {
+    "zprime-inv": 79.7,  # PRL 130, 231801 (2023)
+    "zprime-mumu": 178.0,  # PRD 109, 112015 (2024)
+    "zprime-tautau": 62.8,  # PRL 131, 121802 (2023)
+    "dark-higgsstrahlung": 8.34,  # PRL 130, 071804 (2023)
+    "idm": 365.0,  # iDM + dark Higgs, preliminary (seed 002)
+    "monophoton": 20.0,  # Belle II 2020 projection dataset
+}
+LUMI_REL_UNCERTAINTY: float = 0.01  # Chin. Phys. C 44, 021001 (2020)
+
+DEG = math.pi / 180.0
