@@ -54,7 +54,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check processors workflows samples tests benchmarks
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run_all
+	$(BIN)/python -c "import ROOT" 2>/dev/null || $(BIN)/python -m pip install -e ".[dev,bench]"
+	$(BIN)/python -m benchmarks.run_all $(BENCH_OPTS)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest tests/test_notebooks.py -m "slow or not slow"

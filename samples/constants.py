@@ -180,3 +180,49 @@ LUMI_FB: dict[str, float] = {
 LUMI_REL_UNCERTAINTY: float = 0.01  # Chin. Phys. C 44, 021001 (2020)
 
 DEG = math.pi / 180.0
+
+# --------------------------------------------------------------------------
+# Fast-simulation response details (samples/generator/detector.py). Values are
+# round numbers read off the cited performance papers; they shape the
+# simulation, they are not calibrations.
+# --------------------------------------------------------------------------
+# Angular resolution of tracks: TRACK_ANGLE_RES (+) this / (p beta) [rad GeV]
+# (multiple scattering, Belle II TDR arXiv:1011.0352 fig. 10.x, ~ 2 mrad at 1 GeV).
+TRACK_ANGLE_RES_MS: float = 2.0e-3
+# d0/z0 multiple-scattering terms [cm GeV] (TDR: ~ 20 um at 1 GeV/c p beta sin^1.5).
+TRACK_IP_RES_MS: float = 20e-4
+# Muon range: muons reach the KLM above ~ 0.6 GeV and cross all 14 endcap /
+# 15 barrel layers above ~ 1.5 GeV (Belle II KLM, NIM A 1056 (2023) 168596).
+KLM_N_LAYERS: int = 14
+KLM_MUON_P_MIN: float = 0.6  # [GeV]
+KLM_MUON_P_FULL: float = 1.5  # [GeV]
+# Probability that a pion/kaon shower punches into the KLM (few layers).
+KLM_HADRON_PUNCH_THROUGH: float = 0.1
+KLM_KL_EFFICIENCY: float = 0.8  # K_L -> KLM cluster (Belle II KLM K_L study, ~ 80 % plateau)
+# Minimum-ionising energy deposit of muons in the ECL (~ 0.19 GeV for 30 cm CsI)
+ECL_MIP_ENERGY: float = 0.19  # [GeV]
+HADRON_MIP_FRACTION: float = 0.5  # hadrons that do not shower in the ECL
+# PID turn-on momenta and widths (muon: KLM reach; electron: ECL E/p becomes clean).
+MUID_P_WIDTH: float = 0.05  # [GeV]
+EID_P_THRESHOLD: float = 0.4  # [GeV]
+EID_EFF_LOW_P: float = 0.6  # electron ID efficiency below the threshold (dE/dx + E/p)
+PIONID_EFF: float = 0.90
+PIONID_FAKE: float = 0.05
+MUID_ENDCAP_FACTOR: float = 0.95  # relative muon ID efficiency outside the KLM barrel
+# Displaced two-track vertices are formed above this true transverse radius
+# (Belle II displaced-vertex searches start at ~ 0.2 cm; PRD 108 L111104).
+VERTEX_MIN_RADIUS: float = 0.2  # [cm]
+VERTEX_EFFICIENCY: float = 0.9
+
+# --------------------------------------------------------------------------
+# Analysis-level definitions shared by the processors (helper C).
+# --------------------------------------------------------------------------
+# Tracks "from the IP": the Belle II standard prompt-track requirement
+# |dr| < 0.5 cm, |dz| < 2 cm (used by the Z'->invisible and dark-Higgsstrahlung
+# analyses, PRL 130 231801 and PRL 130 071804).
+TRACK_IP_D0_MAX: float = 0.5  # [cm]
+TRACK_IP_Z0_MAX: float = 2.0  # [cm]
+# The barrel ECL has a small mechanical gap between its forward and backward
+# halves at theta ~ 90 deg (seed 002: "recoil momentum within the ECL barrel
+# excluding gap at 90 deg"). Its width here is an assumption (+-1 deg).
+ECL_BARREL_GAP90_HALF_WIDTH_DEG: float = 1.0

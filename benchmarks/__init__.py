@@ -1,0 +1,1 @@
+"""Throughput and scaling benchmarks (``make bench``); not part of the installed package."""

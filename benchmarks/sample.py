@@ -1,0 +1,364 @@
+"""The fixed benchmark sample: a Z' -> invisible background + signal mix in ROOT and Parquet.
+
+Events come from the project's generator (``samples.generator.pipeline``) when
+it can make every process of the mix; otherwise from :func:`synthetic_columns`,
+a small stand-in that follows ``samples.eventformat`` (kept for the tests and
+as a fallback, never for physics). Files are cached in ``data/bench/<tag>/``
+and reused while their manifest matches the request.
+
+Both writers take the event-format column dict the generator pipeline returns
+(event columns, counters ``nX``, flat contents ``X_field``), so the same
+events can be written with several compressions for the compression study.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from samples import constants as C
+from samples import eventformat as EF
+
+# Z' -> invisible: the backgrounds of PRL 130, 231801 (seed 002) and three signal
+# masses, as event fractions of the benchmark sample. Cross-section weights make
+# the yields physical; the fractions only set how much CPU each kind costs.
+DEFAULT_MIX: dict[str, tuple[str, dict[str, float], float]] = {
+    # sample name: (process, model parameters, fraction of events)
+    "mumu": ("mumu", {}, 0.30),
+    "tautau": ("tautau", {}, 0.20),
+    "eemumu": ("eemumu", {}, 0.20),
+    "ee": ("ee", {}, 0.10),
+    "gg": ("gg", {}, 0.05),
+    "zprime_inv_m1": ("zprime_inv", {"mass": 1.0, "coupling": 0.01}, 0.05),
+    "zprime_inv_m3": ("zprime_inv", {"mass": 3.0, "coupling": 0.01}, 0.05),
+    "zprime_inv_m6": ("zprime_inv", {"mass": 6.0, "coupling": 0.01}, 0.05),
+}
+
+COMPRESSIONS = ("zlib1", "zlib4", "lz4", "zstd1", "zstd5", "lzma1", "none")
+LUMI_FB = C.LUMI_FB["zprime-inv"]
+
+
+def uproot_compression(name: str) -> Any:
+    """'zlib4' -> uproot.ZLIB(4); 'none' -> None. Raises naming the allowed values."""
+    import uproot
+
+    if name == "none":
+        return None
+    table = {
+        "zlib1": (uproot.ZLIB, 1),
+        "zlib4": (uproot.ZLIB, 4),
+        "lz4": (uproot.LZ4, 1),
+        "zstd1": (uproot.ZSTD, 1),
+        "zstd5": (uproot.ZSTD, 5),
+        "lzma1": (uproot.LZMA, 1),
+    }
+    if name not in table:
+        raise ValueError(f"unknown compression {name!r}; use one of {', '.join(COMPRESSIONS)}")
+    algo, level = table[name]
+    return algo(level)
+
+
+# ----------------------------------------------------------------------------- writing
+def _collections(columns: Mapping[str, np.ndarray]) -> dict[str, list[str]]:
+    """Collection name -> its field names present in ``columns``."""
+    out: dict[str, list[str]] = {}
+    for coll in EF.COLLECTIONS:
+        if f"n{coll}" in columns:
+            prefix = f"{coll}_"
+            out[coll] = [k[len(prefix) :] for k in columns if k.startswith(prefix)]
+    return out
+
+
+def to_awkward(columns: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Event-format columns -> {event column: array, collection: jagged record}.
+
+    uproot writes a jagged record ``Track`` as counter ``nTrack`` plus branches
+    ``Track_<field>``: exactly the event format's naming.
+    """
+    colls = _collections(columns)
+    branches: dict[str, Any] = {}
+    for name, arr in columns.items():
+        if name.startswith("n") and name[1:] in colls:
+            continue
+        if "_" in name and name.split("_", 1)[0] in colls:
+            continue
+        branches[name] = np.asarray(arr)
+    for coll, fields in colls.items():
+        counts = np.asarray(columns[f"n{coll}"])
+        branches[coll] = ak.zip(
+            {f: ak.unflatten(np.asarray(columns[f"{coll}_{f}"]), counts) for f in fields}
+        )
+    return branches
+
+
+def write_root(columns: Mapping[str, np.ndarray], path: Path, compression: str = "zlib1", basket: int = 100_000) -> Path:
+    """Write one ``events`` TTree; ``basket`` entries per TBasket (one extend per basket)."""
+    import uproot
+
+    branches = to_awkward(columns)
+    n = len(next(iter(columns.values())))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.root")
+    with uproot.recreate(tmp, compression=uproot_compression(compression)) as f:
+        for start in range(0, n, basket):
+            chunk = {k: v[start : start + basket] for k, v in branches.items()}
+            if start == 0:
+                f.mktree(EF.TREE_NAME, {k: v.type if isinstance(v, ak.Array) else v.dtype for k, v in chunk.items()})
+            f[EF.TREE_NAME].extend(chunk)
+    tmp.replace(path)
+    return path
+
+
+def write_parquet(columns: Mapping[str, np.ndarray], path: Path, compression: str = "zstd") -> Path:
+    """Same branches as the ROOT file (``nTrack``, ``Track_px`` as list columns), one row per event."""
+    colls = _collections(columns)
+    out: dict[str, Any] = {}
+    for name, arr in columns.items():
+        head = name.split("_", 1)[0]
+        if "_" in name and head in colls:
+            out[name] = ak.unflatten(np.asarray(arr), np.asarray(columns[f"n{head}"]))
+        else:
+            out[name] = np.asarray(arr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.parquet")
+    ak.to_parquet(ak.zip(out, depth_limit=1), tmp, compression=compression, row_group_size=100_000)
+    tmp.replace(path)
+    return path
+
+
+# ----------------------------------------------------------------------------- synthetic stand-in
+def synthetic_columns(process: str, n: int, seed: int, params: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Event-format columns with plausible low-multiplicity kinematics (not physics).
+
+    Two-track processes get back-to-back-ish tracks in the lab, muon-like PID for
+    mu processes; a few photons and KLM clusters per event; signal samples lose
+    the recoil Z' momentum. Only for the benchmark machinery and its tests.
+    """
+    rng = np.random.default_rng(seed)
+    params = dict(params or {})
+    beam_E = np.full(n, C.HER_ENERGY + C.LER_ENERGY) + rng.normal(0, 5e-3, n)
+    beam_px = np.full(n, (C.HER_ENERGY + C.LER_ENERGY) * math.sin(C.HER_ANGLE))
+    beam_pz = np.full(n, (C.HER_ENERGY - C.LER_ENERGY) * math.cos(C.HER_ANGLE))
+    cols: dict[str, np.ndarray] = {
+        "exp": np.zeros(n, np.int32),
+        "run": np.ones(n, np.int32),
+        "event": np.arange(n, dtype=np.int64),
+        "beam_E": beam_E,
+        "beam_px": beam_px,
+        "beam_py": np.zeros(n),
+        "beam_pz": beam_pz,
+        "weight": np.ones(n, np.float32),
+    }
+    muonic = process in ("mumu", "eemumu", "zprime_inv", "mumumumu")
+    n_trk = rng.choice([2, 2, 2, 3, 4], size=n) if process != "gg" else rng.choice([0, 0, 2], size=n)
+    nt = int(n_trk.sum())
+    # Pair-wise back-to-back momenta in the CMS (2 GeV .. sqrt(s)/2), boosted crudely along z.
+    p = rng.uniform(0.3, 5.2, nt)
+    if process == "zprime_inv":
+        p *= 1.0 - params.get("mass", 1.0) / C.SQRT_S_NOMINAL
+    cos_t = rng.uniform(-0.9, 0.95, nt)
+    phi = rng.uniform(-math.pi, math.pi, nt)
+    sin_t = np.sqrt(1 - cos_t**2)
+    charge = np.where(np.arange(nt) % 2 == 0, 1, -1).astype(np.int32)
+    flip = rng.random(nt) < 0.03
+    charge[flip] *= -1
+    mu_like = rng.random(nt) < (0.92 if muonic else 0.05)
+    trk = {
+        "px": (p * sin_t * np.cos(phi)).astype(np.float32),
+        "py": (p * sin_t * np.sin(phi)).astype(np.float32),
+        "pz": (p * cos_t + 0.2).astype(np.float32),
+        "charge": charge,
+        "d0": rng.normal(0, 0.01, nt).astype(np.float32),
+        "z0": rng.normal(0, 0.02, nt).astype(np.float32),
+        "muonID": np.where(mu_like, rng.uniform(0.6, 1.0, nt), rng.uniform(0, 0.4, nt)).astype(np.float32),
+        "electronID": np.where(mu_like, rng.uniform(0, 0.1, nt), rng.uniform(0, 1, nt)).astype(np.float32),
+        "pionID": rng.uniform(0, 1, nt).astype(np.float32),
+        "kaonID": rng.uniform(0, 1, nt).astype(np.float32),
+        "EoverP": np.where(mu_like, rng.uniform(0.0, 0.3, nt), rng.uniform(0.3, 1.1, nt)).astype(np.float32),
+        "clusterE": rng.uniform(0, 0.5, nt).astype(np.float32),
+        "klmLayers": np.where(mu_like, rng.integers(5, 15, nt), rng.integers(0, 3, nt)).astype(np.int32),
+        "mcIndex": rng.integers(-1, 4, nt).astype(np.int32),
+    }
+    n_gam = rng.poisson(1.5 if process not in ("gg", "ee") else 3.0, n)
+    ng = int(n_gam.sum())
+    gam = {
+        "E": rng.exponential(0.08, ng).astype(np.float32) + 0.02,
+        "theta": np.arccos(rng.uniform(-0.9, 0.95, ng)).astype(np.float32),
+        "phi": rng.uniform(-math.pi, math.pi, ng).astype(np.float32),
+        "time": rng.normal(0, 5, ng).astype(np.float32),
+        "region": rng.choice([1, 2, 2, 2, 3, 11, 13], ng).astype(np.int32),
+        "nHits": rng.uniform(1, 20, ng).astype(np.float32),
+        "mcIndex": rng.integers(-1, 4, ng).astype(np.int32),
+    }
+    n_klm = rng.poisson(1.0, n)
+    nk = int(n_klm.sum())
+    klm = {
+        "theta": np.arccos(rng.uniform(-0.9, 0.95, nk)).astype(np.float32),
+        "phi": rng.uniform(-math.pi, math.pi, nk).astype(np.float32),
+        "layers": rng.integers(1, 15, nk).astype(np.int32),
+        "time": rng.normal(0, 5, nk).astype(np.float32),
+    }
+    n_vtx = np.zeros(n, np.int64)
+    n_mc = np.full(n, 3, np.int64)
+    nm = int(n_mc.sum())
+    mc = {
+        "pdg": rng.choice([13, -13, 22], nm).astype(np.int32),
+        "px": rng.normal(0, 2, nm),
+        "py": rng.normal(0, 2, nm),
+        "pz": rng.normal(0, 2, nm),
+        "E": rng.uniform(0, 6, nm),
+        "vx": np.zeros(nm, np.float32),
+        "vy": np.zeros(nm, np.float32),
+        "vz": np.zeros(nm, np.float32),
+        "mother": np.full(nm, -1, np.int32),
+    }
+    for coll, counts, fields in (
+        ("Track", n_trk, trk),
+        ("Photon", n_gam, gam),
+        ("KLMCluster", n_klm, klm),
+        ("Vertex", n_vtx, {}),
+        ("MCParticle", n_mc, mc),
+    ):
+        cols[f"n{coll}"] = counts.astype(np.int32)
+        for c in EF.COLLECTIONS[coll]:
+            cols[f"{coll}_{c.name}"] = fields.get(c.name, np.zeros(0, c.dtype)).astype(c.dtype)
+    if process == "zprime_inv":
+        cols["mc_mass"] = np.full(n, params.get("mass", 1.0))
+        cols["mc_coupling"] = np.full(n, params.get("coupling", 0.01))
+    for trg in ("trg_ffo", "trg_stt", "trg_cdcklm", "trg_hie", "trg_lml"):
+        cols[trg] = rng.random(n) < 0.9
+    return cols
+
+
+# ----------------------------------------------------------------------------- the sample
+@dataclass
+class SampleFile:
+    name: str
+    process: str
+    params: dict[str, float]
+    n_events: int
+    n_generated: int
+    xsec_fb: float
+    source: str  # "generator" or "synthetic"
+    root: dict[str, str] = field(default_factory=dict)  # compression -> path
+    parquet: str | None = None
+
+
+@dataclass
+class BenchSample:
+    directory: Path
+    files: dict[str, SampleFile]
+
+    @property
+    def n_events(self) -> int:
+        return sum(f.n_events for f in self.files.values())
+
+    def fileset(self, fmt: str = "root", compression: str = "zlib1", max_events: int | None = None) -> dict[str, Any]:
+        """coffea fileset with the metadata contract of .notes/CONTRACTS.md."""
+        out: dict[str, Any] = {}
+        for name, f in self.files.items():
+            path = f.parquet if fmt == "parquet" else f.root[compression]
+            meta = {
+                "sample": name,
+                "process": f.process,
+                "is_data": False,
+                "is_signal": f.process.startswith("zprime"),
+                "xsec_fb": f.xsec_fb,
+                "n_events": f.n_events,
+                "n_generated": f.n_generated,
+                "filter_efficiency": f.n_events / max(f.n_generated, 1),
+                "lumi_fb": LUMI_FB,
+                "mass": f.params.get("mass"),
+                "mass2": None,
+                "mass3": None,
+                "coupling": f.params.get("coupling"),
+                "ctau": None,
+                "injected_signal": None,
+                "file_events": {path: f.n_events},
+            }
+            out[name] = {"files": {path: EF.TREE_NAME}, "metadata": meta}
+        return out
+
+    def paths(self, fmt: str = "root", compression: str = "zlib1") -> list[Path]:
+        return [Path(f.parquet if fmt == "parquet" else f.root[compression]) for f in self.files.values()]
+
+
+def _generate(process: str, n: int, seed: int, params: dict[str, float], source: str) -> tuple[dict[str, np.ndarray], int, float]:
+    """(columns, n_generated, xsec_fb) from the generator, or the synthetic stand-in."""
+    if source == "generator":
+        from samples.generator import pipeline, registry
+
+        gs = pipeline.generate(process, n, seed, params)
+        columns = dict(gs.columns)
+        n_gen = int(getattr(gs, "n_generated", n) or n)
+        xsec = float(getattr(gs, "xsec_fb", None) or registry.get(process).xsec_fb(params))
+        return columns, n_gen, xsec
+    columns = synthetic_columns(process, n, seed, params)
+    xsec = C.XSEC_NB.get(process, 1e-3) * 1e6
+    return columns, n, xsec
+
+
+def generator_available(processes: list[str]) -> bool:
+    """True if samples.generator.pipeline imports and has a generator for every process."""
+    try:
+        from samples.generator import pipeline, registry  # noqa: F401
+    except ImportError:
+        return False
+    return all(registry.get(p).available() for p in processes)
+
+
+def ensure_sample(
+    n_events: int,
+    directory: Path,
+    *,
+    mix: Mapping[str, tuple[str, dict[str, float], float]] = DEFAULT_MIX,
+    compressions: tuple[str, ...] = ("zlib1",),
+    parquet: bool = True,
+    seed: int = 20260,
+    source: str = "auto",
+) -> BenchSample:
+    """Build (or reuse) the benchmark sample in ``directory``.
+
+    ``source``: "generator", "synthetic" or "auto" (generator if it has every
+    process of ``mix``). Reuses files listed in ``manifest.json`` when the request
+    (event count, mix, seed, source) is unchanged; adds missing compressions.
+    """
+    if source == "auto":
+        source = "generator" if generator_available(sorted({p for p, _, _ in mix.values()})) else "synthetic"
+    request = {"n_events": n_events, "mix": {k: list(v) for k, v in mix.items()}, "seed": seed, "source": source}
+    manifest_path = directory / "manifest.json"
+    manifest: dict[str, Any] = {}
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("request") != request:
+            manifest = {}
+    files: dict[str, SampleFile] = {k: SampleFile(**v) for k, v in manifest.get("files", {}).items()}
+
+    for i, (name, (process, params, frac)) in enumerate(mix.items()):
+        f = files.get(name)
+        missing = [c for c in compressions if f is None or not Path(f.root.get(c, "/nonexistent")).exists()]
+        need_pq = parquet and (f is None or f.parquet is None or not Path(f.parquet).exists())
+        if not missing and not need_pq:
+            continue
+        n = max(1, round(n_events * frac))
+        columns, n_gen, xsec = _generate(process, n, seed + 1000 * i, dict(params), source)
+        n_written = len(columns["event"])
+        if f is None:
+            f = SampleFile(name, process, dict(params), n_written, n_gen, xsec, source)
+        for comp in missing:
+            f.root[comp] = str(write_root(columns, directory / comp / f"{name}.root", comp))
+        if need_pq:
+            f.parquet = str(write_parquet(columns, directory / "parquet" / f"{name}.parquet"))
+        files[name] = f
+        manifest_path.parent.mkdir(parents=True, exist_ok=True)
+        manifest_path.write_text(
+            json.dumps({"request": request, "files": {k: v.__dict__ for k, v in files.items()}}, indent=1)
+        )
+    return BenchSample(directory, files)

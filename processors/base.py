@@ -1,0 +1,339 @@
+"""Processor base: everything that is not physics.
+
+A search subclasses :class:`SearchProcessor` and defines only
+
+- ``search_name`` and ``histograms()``: the histograms it fills (axes besides
+  "sample"/"syst"),
+- ``analyze(events, variation) -> SearchResult``: its regions (ordered cuts),
+  what to fill, its signal region (for blinding), per-event weight variations.
+
+The base does the rest: event weights from the fileset metadata, the shape
+variations (the search is called once per variation), cutflows per sample and
+region (raw and weighted), histogram booking (hist.Hist for eager/virtual
+events, hist.dask.Hist for dask-awkward events), per-file event accounting and
+blinding.
+
+Blinding: for a data sample (metadata ``is_data``) and unless the processor
+was built with ``unblind=True``, every event in the search's signal region is
+dropped from every histogram and event list, and from the cutflow steps at and
+after the region's ``blind_from`` step (earlier steps are looser than the
+signal region). ``output["blinded"]`` records what was done.
+
+Output (CONTRACTS.md): ``{"hists", "cutflow", "cutflow_regions", "nevents",
+"files", "blinded", "blinded_samples", "eventlist"}``. Cutflows are booked as a
+histogram of "number of consecutive cuts passed" (which adds across chunks and
+works in dask mode); :meth:`SearchProcessor.postprocess` turns it into
+cumulative arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import awkward as ak
+import hist
+import numpy as np
+from coffea import processor
+
+from samples.eventformat import EVENT_COLUMNS, all_branches
+
+NOMINAL = "nominal"
+MAX_CUTS = 32  # cutflow steps per region (axis size)
+
+
+@dataclass(frozen=True)
+class Variation:
+    """A shape variation: the search recomputes its variables with it."""
+
+    name: str = NOMINAL
+    momentum_scale: float = 1.0  # multiplies every track momentum
+
+    def tracks(self, tracks):
+        """The tracks with this variation's momentum scale applied."""
+        if self.momentum_scale == 1.0:
+            return tracks
+        out = tracks
+        for comp in ("px", "py", "pz"):
+            out = ak.with_field(out, tracks[comp] * self.momentum_scale, comp)
+        return out
+
+
+@dataclass(frozen=True)
+class HistSpec:
+    axes: tuple[hist.axis.AxesMixin, ...]
+    syst: bool = False  # gets the "syst" axis (shape and weight variations)
+    label: str = "Events"
+
+
+@dataclass
+class Fill:
+    """Fill ``hist`` for events passing every cut of ``region`` (and ``mask`` if given)."""
+
+    hist: str
+    region: str
+    values: dict[str, Any]
+    mask: Any = None
+
+
+@dataclass
+class Region:
+    cuts: list[tuple[str, Any]]  # ordered (name, per-event bool mask)
+    blind_from: str | None = None  # first cut whose cumulative selection may reveal the signal region
+
+    @property
+    def names(self) -> list[str]:
+        return [n for n, _ in self.cuts]
+
+
+@dataclass
+class SearchResult:
+    regions: dict[str, Region]  # the first one is the search's signal selection ("cutflow")
+    fills: list[Fill]
+    signal_region: Any  # per-event bool: events hidden from data outputs while blinded
+    weight_variations: dict[str, Any] = field(default_factory=dict)  # name -> per-event weight ratio
+    eventlist: dict[str, Any] = field(default_factory=dict)  # columns of events in the first region
+    eventlist_region: str | None = None
+
+
+def _is_dask(events) -> bool:
+    try:
+        import dask_awkward as dak
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(events, dak.Array)
+
+
+def _fill(h, weight, **values) -> None:
+    """Fill by axis order: hist reserves the keyword ``sample`` (Mean storage), our axis name."""
+    h.fill(*(values[ax.name] for ax in h.axes), weight=weight)
+
+
+def _flat(values, weight):
+    """Flatten jagged values (broadcasting the per-event weight); drop missing values."""
+    if values.ndim > 1:
+        # [:, None] so that regular (n, k) values broadcast too (numpy rules align right)
+        weight, values = ak.broadcast_arrays(weight[:, None], values)
+        values, weight = ak.flatten(values, axis=None), ak.flatten(weight, axis=None)
+    return ak.fill_none(values, np.nan), weight
+
+
+def _hist_class(dask_mode: bool) -> type:
+    if dask_mode:
+        import hist.dask as hdask
+
+        return hdask.Hist
+    return hist.Hist
+
+
+class SearchProcessor(processor.ProcessorABC):
+    """Base of every b2dark search processor."""
+
+    search_name: ClassVar[str] = ""
+    shape_variations: ClassVar[tuple[Variation, ...]] = ()
+    weight_variation_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, lumi_fb: float | None = None, unblind: bool = False) -> None:
+        self.lumi_fb = lumi_fb
+        self.unblind = bool(unblind)
+
+    # ---------------------------------------------------------------- hooks
+    def histograms(self) -> dict[str, HistSpec]:
+        raise NotImplementedError
+
+    def analyze(self, events, variation: Variation) -> SearchResult:
+        raise NotImplementedError
+
+    @classmethod
+    def required_branches(cls, is_mc: bool = False) -> set[str]:
+        """Branches a file must have (the bad-file check): the whole event format."""
+        return set(all_branches(mc=is_mc))
+
+    # -------------------------------------------------------------- helpers
+    @property
+    def syst_names(self) -> list[str]:
+        return [NOMINAL, *self.weight_variation_names, *(v.name for v in self.shape_variations)]
+
+    def _book(self, dask_mode: bool) -> dict[str, Any]:
+        cls = _hist_class(dask_mode)
+        out = {}
+        for name, spec in self.histograms().items():
+            axes = [hist.axis.StrCategory([], growth=True, name="sample", label="Sample")]
+            if spec.syst:
+                axes.append(hist.axis.StrCategory(self.syst_names, name="syst", label="Variation"))
+            out[name] = cls(*axes, *spec.axes, storage=hist.storage.Weight(), label=spec.label)
+        out["__cutflow__"] = cls(
+            hist.axis.StrCategory([], growth=True, name="sample"),
+            hist.axis.StrCategory([], growth=True, name="region"),
+            hist.axis.Integer(0, MAX_CUTS + 1, name="npass", underflow=False, overflow=False),
+            hist.axis.StrCategory(["raw", "weighted"], name="kind"),
+            storage=hist.storage.Double(),
+        )
+        return out
+
+    def event_weight(self, events) -> Any:
+        """Per-event weight: data 1; MC xsec_fb * filter_efficiency * lumi_fb / n_events * weight."""
+        md = events.metadata
+        sample = md.get("sample", md.get("dataset", "?"))
+        if md.get("is_data", False):
+            return ak.ones_like(events.run, dtype=np.float64)
+        missing = [k for k in ("xsec_fb", "n_events") if md.get(k) is None]
+        lumi = self.lumi_fb if self.lumi_fb is not None else md.get("lumi_fb")
+        if lumi is None:
+            missing.append("lumi_fb")
+        if missing:
+            raise KeyError(
+                f"sample {sample!r}: fileset metadata lacks {missing}; the catalog entry must give them "
+                "(or pass lumi_fb to the processor)"
+            )
+        if float(md["n_events"]) <= 0:
+            raise ValueError(f"sample {sample!r}: metadata n_events = {md['n_events']} must be > 0")
+        norm = float(md["xsec_fb"]) * float(md.get("filter_efficiency", 1.0) or 1.0) * float(lumi)
+        norm /= float(md["n_events"])
+        if "weight" in events.fields:
+            return norm * ak.values_astype(events.weight, np.float64)
+        return norm * ak.ones_like(events.run, dtype=np.float64)
+
+    # -------------------------------------------------------------- process
+    def process(self, events) -> dict[str, Any]:
+        dask_mode = _is_dask(events)
+        md = dict(events.metadata)
+        sample = md.get("sample", md.get("dataset", "unknown"))
+        is_data = bool(md.get("is_data", False))
+        blind = is_data and not self.unblind
+        hists = self._book(dask_mode)
+        weight = self.event_weight(events)
+        one = ak.ones_like(weight)
+
+        variations = [Variation()] + ([] if is_data else list(self.shape_variations))
+        eventlist: dict[str, Any] = {}
+        for variation in variations:
+            res = self.analyze(events, variation)
+            keep = ~ak.fill_none(res.signal_region, False) if blind else None
+            region_masks = {}
+            for rname, region in res.regions.items():
+                passed = None
+                for _, mask in region.cuts:
+                    m = ak.fill_none(mask, False)
+                    passed = m if passed is None else passed & m
+                region_masks[rname] = passed
+            nominal = variation.name == NOMINAL
+            for f in res.fills:
+                spec = self.histograms()[f.hist]
+                if not nominal and not spec.syst:
+                    continue
+                mask = region_masks[f.region]
+                if f.mask is not None:
+                    mask = mask & ak.fill_none(f.mask, False)
+                if keep is not None:
+                    mask = mask & keep
+                wsets = [(variation.name, weight)]
+                if nominal and spec.syst and not is_data:
+                    wsets += [(n, weight * r) for n, r in res.weight_variations.items()]
+                for syst, w in wsets:
+                    kwargs = {}
+                    w_sel = w[mask]
+                    for axis_name, values in f.values.items():
+                        kwargs[axis_name], w_fill = _flat(values[mask], w_sel)
+                    if spec.syst:
+                        kwargs["syst"] = syst
+                    _fill(hists[f.hist], weight=w_fill, sample=sample, **kwargs)
+            if not nominal:
+                continue
+            for rname, region in res.regions.items():
+                npass = self._npass(region, keep)
+                cf = hists["__cutflow__"]
+                _fill(cf, weight=one, sample=sample, region=rname, npass=npass, kind="raw")
+                _fill(cf, weight=weight, sample=sample, region=rname, npass=npass, kind="weighted")
+            if res.eventlist and (is_data or not dask_mode):
+                sel = region_masks[res.eventlist_region or next(iter(res.regions))]
+                if keep is not None:
+                    sel = sel & keep
+                eventlist = {k: ak.fill_none(v, np.nan)[sel] for k, v in res.eventlist.items()}
+            cut_names = {rname: region.names for rname, region in res.regions.items()}
+
+        nevents = ak.num(events, axis=0)
+        out: dict[str, Any] = {
+            "hists": hists,
+            "nevents": {sample: nevents},
+            "cutflow_names": {sample: cut_names},
+            "blinded_samples": {sample: blind},
+        }
+        if not dask_mode:
+            filename = md.get("filename", "?")
+            out["files"] = {sample: {filename: int(len(events))}}
+            out["eventlist"] = {
+                sample: {k: processor.column_accumulator(ak.to_numpy(v).astype(np.float64)) for k, v in eventlist.items()}
+            }
+        else:
+            out["files"] = {sample: {}}
+            out["eventlist"] = {sample: eventlist}
+        return out
+
+    @staticmethod
+    def _npass(region: Region, keep) -> Any:
+        """Number of consecutive cuts passed (0 .. n_cuts); blinded events stop before ``blind_from``."""
+        if len(region.cuts) > MAX_CUTS:
+            raise ValueError(f"region has {len(region.cuts)} cuts; at most {MAX_CUTS} are supported")
+        running = None
+        npass = None
+        cap = None
+        for i, (name, mask) in enumerate(region.cuts):
+            m = ak.fill_none(mask, False)
+            running = m if running is None else running & m
+            npass = ak.values_astype(running, np.int64) if npass is None else npass + running
+            if name == region.blind_from:
+                cap = i
+        if keep is not None and cap is not None:
+            # A hidden event counts only for the steps before blind_from.
+            npass = ak.where(keep, npass, np.minimum(npass, cap))
+        return npass
+
+    # ---------------------------------------------------------- postprocess
+    def postprocess(self, accumulator: dict[str, Any]) -> dict[str, Any]:
+        """Turn the internal cutflow histogram into the contract's cumulative arrays.
+
+        Idempotent: calling it on an already post-processed output is a no-op.
+        """
+        hists = accumulator.get("hists", {})
+        if "__cutflow__" not in hists:
+            return accumulator
+        cf = hists.pop("__cutflow__")
+        names_by_sample = accumulator.pop("cutflow_names", {})
+        regions: dict[str, dict[str, dict[str, Any]]] = {}
+        for sample, names_by_region in names_by_sample.items():
+            for rname, names in names_by_region.items():
+                raw = cf[{"sample": sample, "region": rname, "kind": "raw"}].values()
+                wgt = cf[{"sample": sample, "region": rname, "kind": "weighted"}].values()
+                n = len(names)
+                # step i = events passing the first i+1 cuts = sum over npass > i
+                raw_c = np.cumsum(raw[::-1])[::-1][1 : n + 1]
+                wgt_c = np.cumsum(wgt[::-1])[::-1][1 : n + 1]
+                regions.setdefault(rname, {})[sample] = {
+                    "names": list(names), "raw": raw_c.astype(np.float64), "weighted": wgt_c,
+                }  # fmt: skip
+        first = next(iter(regions), None)
+        accumulator["cutflow"] = regions.get(first, {}) if first else {}
+        accumulator["cutflow_regions"] = regions
+        evl = accumulator.get("eventlist", {})
+        for sample, cols in evl.items():
+            arrays = {k: np.asarray(v.value if hasattr(v, "value") else v, dtype=np.float64) for k, v in cols.items()}
+            if arrays and "run" in arrays and "event" in arrays:
+                order = np.lexsort((arrays["event"], arrays["run"]))
+                arrays = {k: v[order] for k, v in arrays.items()}
+            evl[sample] = arrays
+        # True unless unblind=True was passed: data signal regions are hidden.
+        accumulator["blinded"] = not self.unblind
+        return accumulator
+
+
+def event_columns() -> Sequence[str]:
+    return [c.name for c in EVENT_COLUMNS]
+
+
+def merge_outputs(outputs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """Merge per-dataset outputs (``apply_to_fileset`` after ``dask.compute``) into one."""
+    from coffea.processor import accumulate
+
+    return accumulate(list(outputs.values()))

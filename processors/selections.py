@@ -1,0 +1,126 @@
+"""Reusable selections, written once: particle ID, track quality, detector
+acceptance by region, the photon veto and trigger requirements.
+
+Every function returns boolean awkward arrays (per object or per event) built
+from ufuncs and awkward reductions only, so they work in every NanoEvents mode.
+Angles are lab polar angles in radians unless the name says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import awkward as ak
+import numpy as np
+
+from processors import kinematics as K
+from samples import constants as C
+
+DEG = np.pi / 180.0
+PID_FIELDS = {"muon": "muonID", "electron": "electronID", "pion": "pionID", "kaon": "kaonID"}
+
+
+# ------------------------------------------------------------------ tracks
+def pid(tracks, kind: str, threshold: float):
+    """Tracks whose ``<kind>ID`` likelihood ratio exceeds ``threshold``."""
+    try:
+        return tracks[PID_FIELDS[kind]] > threshold
+    except KeyError:
+        raise ValueError(f"unknown particle kind {kind!r}; use one of {sorted(PID_FIELDS)}") from None
+
+
+def from_ip(tracks, d0_max: float = C.TRACK_IP_D0_MAX, z0_max: float = C.TRACK_IP_Z0_MAX):
+    """Prompt tracks: |d0| < d0_max and |z0| < z0_max [cm]."""
+    return (np.abs(tracks.d0) < d0_max) & (np.abs(tracks.z0) < z0_max)
+
+
+def in_cdc(theta):
+    return (theta > C.CDC_THETA_MIN_DEG * DEG) & (theta < C.CDC_THETA_MAX_DEG * DEG)
+
+
+# --------------------------------------------------------- ECL / KLM regions
+def in_ecl_forward(theta):
+    return (theta >= C.ECL_FWD_MIN_DEG * DEG) & (theta < C.ECL_FWD_MAX_DEG * DEG)
+
+
+def in_ecl_barrel(theta, exclude_gap90: bool = False):
+    """Barrel ECL (32.2-128.7 deg); optionally without the gap around 90 deg."""
+    inside = (theta >= C.ECL_BARREL_MIN_DEG * DEG) & (theta <= C.ECL_BARREL_MAX_DEG * DEG)
+    if exclude_gap90:
+        inside = inside & (np.abs(theta - np.pi / 2) > C.ECL_BARREL_GAP90_HALF_WIDTH_DEG * DEG)
+    return inside
+
+
+def in_ecl_backward(theta):
+    return (theta > C.ECL_BWD_MIN_DEG * DEG) & (theta <= C.ECL_BWD_MAX_DEG * DEG)
+
+
+def in_ecl(theta):
+    return in_ecl_forward(theta) | in_ecl_barrel(theta) | in_ecl_backward(theta)
+
+
+def in_ecl_gap(theta, include_gap90: bool = True):
+    """Directions where the ECL is blind: the barrel-endcap gaps (31.4-32.2, 128.7-130.7
+    deg), optionally the 90 deg gap, and outside the ECL acceptance."""
+    gaps = ~in_ecl(theta)
+    if include_gap90:
+        gaps = gaps | (np.abs(theta - np.pi / 2) <= C.ECL_BARREL_GAP90_HALF_WIDTH_DEG * DEG)
+    return gaps
+
+
+def in_klm(theta):
+    return (theta > C.KLM_THETA_MIN_DEG * DEG) & (theta < C.KLM_THETA_MAX_DEG * DEG)
+
+
+def in_klm_barrel(theta):
+    return (theta > C.KLM_BARREL_MIN_DEG * DEG) & (theta < C.KLM_BARREL_MAX_DEG * DEG)
+
+
+# ------------------------------------------------------------- photon veto
+def photons_in_cone(photons, axis_theta, axis_phi, half_angle_deg: float, min_energy: float = 0.0):
+    """Per photon: within ``half_angle_deg`` of the per-event axis and above ``min_energy``."""
+    cone = K.within_cone(photons.theta, photons.phi, axis_theta, axis_phi, half_angle_deg * DEG)
+    return cone & (photons.E > min_energy)
+
+
+def photon_veto(
+    photons,
+    klm,
+    recoil_theta,
+    recoil_phi,
+    *,
+    cone_deg: float = 15.0,
+    photon_min_energy: float = 0.1,
+    extra_energy_max: float = 0.5,
+    use_klm_in_ecl_gaps: bool = True,
+):
+    """True for events passing the veto: no photon above ``photon_min_energy`` within
+    ``cone_deg`` of the recoil direction (lab), total extra ECL energy not above
+    ``extra_energy_max``, and -- where the ECL has gaps -- no KLM cluster lying in an
+    ECL gap within the cone (photons crossing the gaps shower in the KLM)."""
+    no_photon = ~ak.any(photons_in_cone(photons, recoil_theta, recoil_phi, cone_deg, photon_min_energy), axis=1)
+    passes = no_photon & (K.extra_energy(photons) <= extra_energy_max)
+    if use_klm_in_ecl_gaps and klm is not None:
+        klm_cone = K.within_cone(klm.theta, klm.phi, recoil_theta, recoil_phi, cone_deg * DEG)
+        passes = passes & ~ak.any(klm_cone & in_ecl_gap(klm.theta), axis=1)
+    return passes
+
+
+# ----------------------------------------------------------------- trigger
+TRIGGER_BITS = ("trg_ffo", "trg_stt", "trg_cdcklm", "trg_hie", "trg_lml")
+
+
+def trigger(events, bits: Iterable[str]):
+    """Logical OR of the named trigger bits (event-format names, e.g. 'trg_ffo')."""
+    bits = list(bits)
+    unknown = [b for b in bits if b not in TRIGGER_BITS]
+    if unknown or not bits:
+        raise ValueError(f"unknown trigger bits {unknown}; known: {TRIGGER_BITS}")
+    fields = set(events.fields)
+    missing = [b for b in bits if b not in fields]
+    if missing:
+        raise KeyError(f"trigger branches {missing} not in the input file; regenerate it with the current format")
+    out = events[bits[0]]
+    for b in bits[1:]:
+        out = out | events[b]
+    return out

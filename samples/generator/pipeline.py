@@ -1,0 +1,244 @@
+"""generate(process, n, seed, params): beams -> generator -> lab -> vertices -> filter -> detector.
+
+The result is a :class:`GeneratedSample`: the event-format columns (event
+columns, counters ``nX`` and flat ``X_field`` contents, dtypes from
+samples/eventformat.py) and the bookkeeping the catalog needs (events
+generated, events kept, filter efficiency, cross section).
+
+Reproducibility: chunk k uses the k-th child of ``SeedSequence(seed)``; the
+same (process, n, seed, params, chunk_size) gives bit-identical columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from samples import constants as C
+from samples import eventformat as EF
+from samples.generator import detector, registry
+from samples.generator.beams import Beams, sample_beams
+from samples.generator.filters import get_filter
+from samples.generator.truth import TruthEvents
+
+DEFAULT_CHUNK = 100_000
+MC_PARAM_KEYS = {"mass": "mc_mass", "mass2": "mc_mass2", "mass3": "mc_mass3", "coupling": "mc_coupling", "ctau": "mc_ctau"}
+
+
+@dataclass
+class GeneratedSample:
+    process: str
+    params: dict[str, Any]
+    seed: int
+    n_generated: int
+    columns: dict[str, np.ndarray]
+    filter_name: str | None = None
+    filter_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_events(self) -> int:
+        return int(self.columns["event"].shape[0])
+
+    @property
+    def filter_efficiency(self) -> float:
+        return self.n_events / self.n_generated if self.n_generated else 0.0
+
+
+# --------------------------------------------------------------------- truth
+def truth_to_lab(truth: TruthEvents, beams: Beams) -> TruthEvents:
+    """Rotate + boost every particle from the generator CMS to the lab (new object)."""
+    evt = truth.event_index()
+    v = beams.to_lab(np.stack([truth.px, truth.py, truth.pz, truth.E], axis=-1), evt)
+    return TruthEvents(
+        counts=truth.counts,
+        pdg=truth.pdg,
+        px=v[:, 0],
+        py=v[:, 1],
+        pz=v[:, 2],
+        E=v[:, 3],
+        mother=truth.mother,
+        ctau=truth.ctau,
+        final=truth.final,
+        event=truth.event,
+    )
+
+
+def assign_vertices(truth: TruthEvents, rng: np.random.Generator) -> None:
+    """Production vertices (lab, cm): primaries at the smeared IP; daughters at their mother's
+    decay point, flight length ~ Exp(beta*gamma*ctau). Mothers are placed before daughters,
+    one generation at a time (vectorised per depth)."""
+    n = truth.n_events
+    evt = truth.event_index()
+    m = truth.mother.astype(np.int64)
+    primary = m < 0
+    gm = np.where(primary, 0, truth.offsets[evt] + m)
+    p = np.sqrt(truth.px**2 + truth.py**2 + truth.pz**2)
+    mass = np.sqrt(np.maximum(truth.E**2 - p**2, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bg = np.where(mass > 0, p / mass, 0.0)
+        direction = np.where(p[:, None] > 0, np.stack([truth.px, truth.py, truth.pz], axis=-1) / p[:, None], 0.0)
+    flight = np.where(truth.ctau > 0, truth.ctau * bg * rng.exponential(size=p.size), 0.0)
+    step = direction * flight[:, None]
+    ip = np.stack(
+        [rng.normal(0, C.IP_SIGMA_X, n), rng.normal(0, C.IP_SIGMA_Y, n), rng.normal(0, C.IP_SIGMA_Z, n)], axis=-1
+    )
+    vtx = np.full((p.size, 3), np.nan)
+    vtx[primary] = ip[evt[primary]]
+    todo = np.flatnonzero(~primary)
+    for _ in range(64):
+        if todo.size == 0:
+            break
+        ready = ~np.isnan(vtx[gm[todo], 0])
+        t = todo[ready]
+        vtx[t] = vtx[gm[t]] + step[gm[t]]
+        todo = todo[~ready]
+    else:
+        raise ValueError("MCParticle mother indices form a cycle or are deeper than 64 generations")
+    truth.vx, truth.vy, truth.vz = vtx[:, 0], vtx[:, 1], vtx[:, 2]
+
+
+def select_events(truth: TruthEvents, mask: np.ndarray) -> TruthEvents:
+    """Keep the events in ``mask`` (bool per event)."""
+    pmask = np.repeat(mask, truth.counts)
+    sub = {k: v[pmask] if v is not None else None for k, v in
+           dict(pdg=truth.pdg, px=truth.px, py=truth.py, pz=truth.pz, E=truth.E, mother=truth.mother,
+                ctau=truth.ctau, final=truth.final, vx=truth.vx, vy=truth.vy, vz=truth.vz).items()}
+    return TruthEvents(counts=truth.counts[mask], event={k: v[mask] for k, v in truth.event.items()}, **sub)
+
+
+def check_truth(truth: TruthEvents, process: str, n: int) -> None:
+    """Fail early, with the process name, on a malformed generator output."""
+    if truth.n_events != n:
+        raise ValueError(f"generator {process!r} returned {truth.n_events} events, asked for {n}")
+    size = int(truth.counts.sum())
+    for name in ("pdg", "px", "py", "pz", "E", "mother", "ctau", "final"):
+        arr = getattr(truth, name)
+        if arr.shape != (size,):
+            raise ValueError(f"generator {process!r}: TruthEvents.{name} has shape {arr.shape}, expected ({size},)")
+    if size and (truth.mother >= np.repeat(truth.counts, truth.counts)).any():
+        raise ValueError(f"generator {process!r}: a mother index points outside its event")
+
+
+def generate_truth(
+    process: str, n: int, rng: np.random.Generator, params: dict[str, Any] | None = None
+) -> tuple[TruthEvents, Beams]:
+    """Beams + generator + lab transformation + vertices, no filter, no detector."""
+    proc = registry.get(process)
+    params = proc.check_params(dict(params or {}))
+    beams = sample_beams(n, rng)
+    gen_kwargs = {k: v for k, v in params.items() if v is not None}
+    truth = proc.generator()(n, rng, beams.sqrt_s, **gen_kwargs)
+    check_truth(truth, process, n)
+    lab = truth_to_lab(truth, beams)
+    assign_vertices(lab, rng)
+    return lab, beams
+
+
+# --------------------------------------------------------------------- columns
+def _dtype_table() -> dict[str, str]:
+    table = {c.name: c.dtype for c in EF.EVENT_COLUMNS + EF.MC_EVENT_COLUMNS}
+    for coll, cols in EF.COLLECTIONS.items():
+        table[f"n{coll}"] = "int32"
+        table.update({f"{coll}_{c.name}": c.dtype for c in cols})
+    return table
+
+
+DTYPES = _dtype_table()
+
+
+def cast_columns(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = {}
+    for k, v in cols.items():
+        if k not in DTYPES:
+            raise KeyError(f"column {k!r} is not in samples/eventformat.py; add it there first")
+        out[k] = np.ascontiguousarray(v, dtype=DTYPES[k])
+    return out
+
+
+def concat_columns(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if not parts:
+        raise ValueError("no chunks to concatenate")
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+# --------------------------------------------------------------------- main
+def generate(
+    process: str,
+    n: int,
+    seed: int,
+    params: dict[str, Any] | None = None,
+    filter_name: str | None = "default",
+    filter_options: dict[str, Any] | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    mc: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> GeneratedSample:
+    """Generate ``n`` events of ``process`` (before the filter) with the detector response."""
+    if n <= 0:
+        raise ValueError(f"number of events must be positive, got {n}")
+    proc = registry.get(process)
+    params = proc.check_params(dict(params or {}))
+    if filter_name == "default":
+        filter_name = proc.default_filter
+    filt = get_filter(filter_name)
+    fopts = dict(filter_options or {})
+    n_chunks = -(-n // chunk_size)
+    children = np.random.SeedSequence(seed).spawn(n_chunks)
+    parts = []
+    offset = 0
+    for k, child in enumerate(children):
+        m = min(chunk_size, n - k * chunk_size)
+        rng = np.random.default_rng(child)
+        truth, beams = generate_truth(process, m, rng, params)
+        mask = filt(truth, beams, **fopts) if filt is not None else np.ones(m, dtype=bool)
+        idx = np.flatnonzero(mask)
+        truth = select_events(truth, mask)
+        beams = beams.take(idx)
+        cols = detector.simulate(truth, beams, rng, mc=mc)
+        total = beams.total
+        cols.update(
+            exp=np.zeros(idx.size),
+            run=np.full(idx.size, seed % 2**31),
+            event=offset + idx,
+            beam_E=total[:, 3],
+            beam_px=total[:, 0],
+            beam_py=total[:, 1],
+            beam_pz=total[:, 2],
+            weight=truth.event.get("weight", np.ones(idx.size)),
+        )
+        if mc:
+            for key, col in MC_PARAM_KEYS.items():
+                if col in truth.event:
+                    cols[col] = truth.event[col]
+                elif params.get(key) is not None and proc.is_signal:
+                    cols[col] = np.full(idx.size, float(params[key]))
+        parts.append(cast_columns(cols))
+        offset += m
+        if progress is not None:
+            progress(m)
+    return GeneratedSample(
+        process=process,
+        params=params,
+        seed=seed,
+        n_generated=n,
+        columns=concat_columns(parts),
+        filter_name=filter_name,
+        filter_options=fopts,
+    )
+
+
+def four_momentum_residual(truth: TruthEvents, beams: Beams) -> np.ndarray:
+    """Per event: max |sum(final particles) - beam four-vector| (for tests)."""
+    evt = truth.event_index()
+    f = truth.final
+    sums = np.stack(
+        [np.bincount(evt[f], weights=getattr(truth, c)[f], minlength=truth.n_events) for c in ("px", "py", "pz", "E")],
+        axis=-1,
+    )
+    return np.max(np.abs(sums - beams.total), axis=1)
+
+
+__all__ = ["GeneratedSample", "generate", "generate_truth", "four_momentum_residual"]

@@ -1,0 +1,256 @@
+"""e+e- -> f fbar (gamma) with ISR and FSR photons: the engine of mumu, tautau, ee, gg (and q qbar axes).
+
+Model (a fast simulation, leading-log accuracy):
+
+* ISR: at most one hard photon, energy fraction x = 2k/sqrt(s) from the Kuraev-Fadin
+  LL structure function times sigma0(s')/sigma0(s) (the radiative-return rise);
+  polar angle from the eikonal factor of the beams (collinear peaks ~ 1/(1 - b_e^2 cos^2)
+  with the electron-mass dead cone). Below ``kmin`` the photon is soft: not emitted
+  (its energy stays in the pair), the standard soft-photon treatment.
+* The pair is produced in its rest frame (mass sqrt(s') = sqrt(s (1 - x)), exact
+  recoil against the ISR photon) with the process's angular distribution w.r.t. z.
+* FSR: at most one photon off the final-state pair, LL spectrum with the
+  fermion's beta = 2 alpha/pi (ln(s'/m_f^2) - 1), angle to the emitter from the
+  eikonal factor with the fermion velocity (dead cone m/E). The three-body final
+  state is built exactly: emitter+photon form a system X of mass m* that recoils
+  against the other fermion, then X -> emitter + gamma.
+
+Four-momentum is conserved exactly by construction (checked in the tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from samples.constants import M_E, SQRT_S_NOMINAL
+from samples.generator import lorentz as L
+from samples.generator.phasespace import (
+    TabulatedSampler,
+    eikonal_cos,
+    fsr_fraction,
+    isr_sampler,
+    radiator_beta,
+    rotate_to,
+)
+
+# Photons softer than this [GeV] (in the CMS for ISR, the pair frame for FSR) are
+# not emitted: far below the ECL cluster threshold (20 MeV), they only cost time.
+KMIN_DEFAULT = 0.005
+
+CosSampler = Callable[[np.random.Generator, int], np.ndarray]
+
+
+@dataclass
+class RadiativePair:
+    """Four-vectors (n, 4) in the CMS; photons are zero vectors where ``has_*`` is False."""
+
+    f: np.ndarray
+    fbar: np.ndarray
+    isr: np.ndarray
+    fsr: np.ndarray
+    has_isr: np.ndarray
+    has_fsr: np.ndarray
+    sqrt_s_pair: np.ndarray  # sqrt(s') after ISR
+
+
+def sigma_ratio_pointlike(m_f: float, s: float = SQRT_S_NOMINAL**2) -> Callable[[np.ndarray], np.ndarray]:
+    """sigma0(s(1-x))/sigma0(s) for e+e- -> f fbar via a photon: (s/s') * b(3 - b^2)/2 threshold factor."""
+
+    def thr(sp: np.ndarray) -> np.ndarray:
+        b2 = np.clip(1.0 - 4.0 * m_f**2 / sp, 0.0, None)
+        b = np.sqrt(b2)
+        return b * (3.0 - b2) / 2.0
+
+    def ratio(x: np.ndarray) -> np.ndarray:
+        sp = s * (1.0 - x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(sp > 4.0 * m_f**2, (s / sp) * thr(sp) / thr(np.asarray(s)), 0.0)
+        return r
+
+    return ratio
+
+
+@lru_cache(maxsize=32)
+def _isr_table(key: str, m_f: float, sqrt_s_min: float) -> tuple[TabulatedSampler, float, float]:
+    s = SQRT_S_NOMINAL**2
+    x_max = 1.0 - sqrt_s_min**2 / s
+    if key == "pointlike":
+        ratio = sigma_ratio_pointlike(m_f)
+    else:  # "1/s": massless processes with a fixed angular range (Bhabha, gamma gamma)
+        def ratio(x: np.ndarray) -> np.ndarray:
+            return 1.0 / (1.0 - x)
+    sampler, beta = isr_sampler(s, x_max, ratio, M_E)
+    return sampler, beta, x_max
+
+
+def sample_isr(
+    rng: np.random.Generator,
+    sqrt_s: np.ndarray,
+    m_f: float,
+    sqrt_s_min: float,
+    kmin: float = KMIN_DEFAULT,
+    xsec_shape: str = "pointlike",
+) -> tuple[np.ndarray, np.ndarray]:
+    """ISR photon four-vectors (n, 4) in the CMS and the has-photon mask."""
+    n = sqrt_s.shape[0]
+    sampler, beta, _ = _isr_table(xsec_shape, float(m_f), float(sqrt_s_min))
+    x = sampler.sample(rng, n) ** (1.0 / beta)
+    k = 0.5 * x * sqrt_s
+    has = k > kmin
+    k = np.where(has, k, 0.0)
+    # e+- velocity: 1 - b = (m/E)^2 / (1 + b) ~ 9e-9
+    e_beam = 0.5 * sqrt_s
+    omb = (M_E / e_beam) ** 2 / 2.0
+    c, om, op = eikonal_cos(rng, n, omb)
+    st = np.sqrt(om * op)
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    isr = np.empty((n, 4))
+    isr[:, 0] = k * st * np.cos(phi)
+    isr[:, 1] = k * st * np.sin(phi)
+    isr[:, 2] = k * c
+    isr[:, 3] = k
+    return isr, has
+
+
+def fsr_pair_rest(
+    rng: np.random.Generator,
+    W: np.ndarray,
+    m_f: float,
+    cos_sampler: CosSampler,
+    fsr: bool = True,
+    kmin: float = KMIN_DEFAULT,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """f, fbar, FSR photon (n, 4) in the pair rest frame (mass W); photon mask.
+
+    cos_sampler gives the polar angle of f w.r.t. +z (the e- beam direction).
+    """
+    n = W.shape[0]
+    m = m_f
+    k = np.zeros(n)
+    cr = np.zeros(n)  # cos(angle photon - emitter), in the W frame
+    emit_f = np.ones(n, dtype=bool)
+    if fsr:
+        beta_f = radiator_beta(W**2, m)
+        x_max = 1.0 - 4.0 * m * m / W**2
+        x = fsr_fraction(rng, beta_f, x_max)
+        k = 0.5 * x * W
+        has = k > kmin
+        k = np.where(has, k, 0.0)
+        # emitter velocity before emission
+        omb = (2.0 * m / W) ** 2 / (1.0 + np.sqrt(1.0 - (2.0 * m / W) ** 2))
+        todo = np.flatnonzero(has)
+        cr_h = np.empty(todo.size)
+        ee_ok = np.zeros(todo.size, dtype=bool)
+        emit_h = np.empty(todo.size, dtype=bool)
+        idx = np.arange(todo.size)
+        while idx.size:
+            c, om, op = eikonal_cos(rng, idx.size, omb[todo[idx]])
+            # c > 0: photon closer to f (emitter f); else emitter fbar at angle pi - theta
+            ef = c >= 0.0
+            cr_try = np.where(ef, c, -c)
+            # check the three-body solution exists (see _emitter_energy)
+            Ee, ok = _emitter_energy(W[todo[idx]], k[todo[idx]], cr_try, m)
+            cr_h[idx[ok]] = cr_try[ok]
+            emit_h[idx[ok]] = ef[ok]
+            ee_ok[idx[ok]] = True
+            idx = idx[~ok]
+        cr[todo] = cr_h
+        emit_f[todo] = emit_h
+    # Emitter energy in the W frame and the mass of X = emitter + photon.
+    Ee, _ = _emitter_energy(W, k, cr, m)
+    pe = np.sqrt(np.maximum(Ee * Ee - m * m, 0.0))
+    mstar2 = m * m + 2.0 * k * (Ee - pe * cr)
+    mstar = np.sqrt(mstar2)
+    # W -> X + other, X along +z for now
+    pX = L.two_body_momentum(W, mstar, m)
+    EX = np.sqrt(pX * pX + mstar2)
+    # photon in the X frame: k* = (m*^2 - m^2)/(2 m*), cos* from k = (EX k* + pX k* cos*)/m*
+    kst = (mstar2 - m * m) / (2.0 * mstar)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cst = np.where(kst > 0.0, (k * mstar / np.where(kst > 0, kst, 1.0) - EX) / pX, 1.0)
+    cst = np.clip(cst, -1.0, 1.0)
+    sst = np.sqrt(1.0 - cst * cst)
+    phs = rng.uniform(0.0, 2.0 * np.pi, n)
+    g_x = np.empty((n, 4))
+    g_x[:, 0] = kst * sst * np.cos(phs)
+    g_x[:, 1] = kst * sst * np.sin(phs)
+    g_x[:, 2] = kst * cst
+    g_x[:, 3] = kst
+    e_x = g_x.copy()
+    e_x[:, :3] *= -1.0
+    e_x[:, 3] = np.sqrt(kst * kst + m * m)
+    # boost along +z by the X velocity
+    bz = np.zeros((n, 3))
+    bz[:, 2] = pX / EX
+    g_w = L.boost(g_x, bz)
+    e_w = L.boost(e_x, bz)
+    other = np.zeros((n, 4))
+    other[:, 2] = -pX
+    other[:, 3] = np.sqrt(pX * pX + m * m)
+    # Orient: f direction from the production angle; X along f if f emits, else along -f.
+    cf = cos_sampler(rng, n)
+    cX = np.where(emit_f, cf, -cf)
+    sX = np.sqrt(np.maximum(1.0 - cX * cX, 0.0))
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    g_w = rotate_to(g_w, cX, sX, phi)
+    e_w = rotate_to(e_w, cX, sX, phi)
+    other = rotate_to(other, cX, sX, phi)
+    ef = emit_f[:, None]
+    f = np.where(ef, e_w, other)
+    fbar = np.where(ef, other, e_w)
+    return f, fbar, g_w, k > 0.0
+
+
+def _emitter_energy(W: np.ndarray, k: np.ndarray, c: np.ndarray, m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Energy of the emitter in the W frame given photon energy k and the photon-emitter angle.
+
+    From energy-momentum balance with the recoiling fermion (mass m):
+    (W - k) E + k c p = W (W - 2k)/2, p = sqrt(E^2 - m^2)  =>  quadratic in E.
+    Returns (E, ok); ok False where no physical solution exists.
+    """
+    A = W - k
+    B = k * c
+    D = 0.5 * W * (W - 2.0 * k)
+    disc = D * D - (A * A - B * B) * m * m
+    E = (A * D - B * np.sqrt(np.maximum(disc, 0.0))) / (A * A - B * B)
+    p = np.sqrt(np.maximum(E * E - m * m, 0.0))
+    ok = (disc >= 0.0) & (E >= m) & (np.abs(A * E + B * p - D) <= 1e-9 * W * W)
+    return E, ok
+
+
+def radiative_pair(
+    rng: np.random.Generator,
+    sqrt_s: np.ndarray,
+    m_f: float,
+    cos_sampler: CosSampler,
+    sqrt_s_min: float,
+    isr: bool = True,
+    fsr: bool = True,
+    kmin: float = KMIN_DEFAULT,
+    xsec_shape: str = "pointlike",
+) -> RadiativePair:
+    """e+e- -> f fbar (gamma_ISR) (gamma_FSR) in the CMS, e- along +z."""
+    n = sqrt_s.shape[0]
+    if isr:
+        g_isr, has_isr = sample_isr(rng, sqrt_s, m_f, sqrt_s_min, kmin, xsec_shape)
+    else:
+        g_isr, has_isr = np.zeros((n, 4)), np.zeros(n, dtype=bool)
+    # pair system recoiling against the ISR photon
+    P = -g_isr
+    P[:, 3] = sqrt_s - g_isr[:, 3]
+    W = np.sqrt(sqrt_s * (sqrt_s - 2.0 * g_isr[:, 3]))
+    f, fbar, g_fsr, has_fsr = fsr_pair_rest(rng, W, m_f, cos_sampler, fsr, kmin)
+    beta = P[:, :3] / P[:, 3:4]
+    return RadiativePair(
+        f=L.boost(f, beta),
+        fbar=L.boost(fbar, beta),
+        isr=g_isr,
+        fsr=L.boost(g_fsr, beta),
+        has_isr=has_isr,
+        has_fsr=has_fsr,
+        sqrt_s_pair=W,
+    )

@@ -1,0 +1,79 @@
+"""The `b2dark` command line: fast --help, run options reach the run, errors are clear, inspect."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from workflow_helpers import STANDIN, make_fileset, write_events
+
+from workflows import cli, outputs
+
+
+def test_help_is_light() -> None:
+    """`b2dark --help` must not import coffea/dask/pyhf (subcommands are imported lazily)."""
+    code = ("import sys; from workflows import cli\n"
+            "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('coffea', 'dask', 'pyhf', 'distributed', 'matplotlib') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "HEAVY []" in res.stdout
+    for sub in ("generate", "run", "limits", "inspect"):
+        assert sub in res.stdout
+
+
+def test_run_help_lists_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        cli.main(["run", "--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    for opt in ("--samples", "--executor", "--workers", "--chunksize", "--output", "--unblind", "--skip-bad-files",
+                "--resume", "--run-options", "dask@local"):
+        assert opt in text
+    assert "--processor" not in text  # development override stays hidden
+
+
+def test_unknown_search_and_missing_catalog(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["run", "no-such-search"])
+    assert "invalid choice" in capsys.readouterr().err
+    rc = cli.main(["run", "zprime-inv", "--samples", str(tmp_path / "nope.yaml"), "--executor", "iterative"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "nope.yaml not found" in err and "make samples" in err
+
+
+def test_run_options_file_and_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A user YAML sets the chunk size, the command line overrides the executor; both land in provenance."""
+    fileset = make_fileset(tmp_path / "in", files_per_sample=1, n=250)
+    user = tmp_path / "opts.yaml"
+    user.write_text("executor: futures\nchunksize: 100\nworkers: 1\n")
+    out = tmp_path / "out"
+    rc = cli.main(["run", "zprime-inv", "--samples", str(fileset), "--output", str(out), "--run-options", str(user),
+                   "--executor", "iterative", "--processor", STANDIN, "--no-plots", "--no-progress"])
+    assert rc == 0
+    stdout = capsys.readouterr().out
+    assert "events: catalog 750 = processed 750 + skipped 0" in stdout
+    assert "stage processing" in stdout and "== b2dark run summary" in stdout
+    prov = json.loads((out / outputs.PROVENANCE_FILE).read_text())
+    assert prov["options"]["run_options"]["executor"] == "iterative"
+    assert prov["options"]["run_options"]["chunksize"] == 100
+    assert prov["executor"]["n_chunks"] == 3 * 2  # 250 entries in chunks of ~100 -> 2 per file (coffea rounds)
+    assert prov["command"][:3] == ["b2dark", "run", "zprime-inv"]
+    assert prov["git"]["revision"] is None or len(prov["git"]["revision"]) == 40
+    assert {i["path"] for i in prov["inputs"]} == {str(p) for p in (tmp_path / "in").glob("*.root")}
+    assert (out / "summary.txt").read_text().startswith("\n== b2dark run summary")
+
+
+def test_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = write_events(tmp_path / "x.root", 7, seed=3, mc=False)
+    assert cli.main(["inspect", str(f), "-n", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "7 entries" in text and "Track_px" in text and "MCParticle_pdg" not in text

@@ -1,0 +1,118 @@
+"""Resume: kill `b2dark run` mid-run (SIGKILL, or Ctrl-C = SIGINT), rerun with --resume: the chunks
+finished before the kill are not recomputed and the histograms equal an uninterrupted run exactly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from workflow_helpers import STANDIN, make_fileset
+
+from workflows import outputs
+from workflows.checkpoint import PARTIAL_DIR
+
+TESTS = Path(__file__).parent
+B2DARK = [sys.executable, "-m", "workflows.cli"]
+
+
+def _cmd(fileset: Path, out: Path, *extra: str) -> list[str]:
+    return [*B2DARK, "run", "zprime-inv", "--samples", str(fileset), "--output", str(out), "--executor",
+            "iterative", "--chunksize", "100", "--processor", STANDIN, "--no-plots", "--no-progress", *extra]
+
+
+def _env(**kw: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    env.update(kw)
+    return env
+
+
+def _partials(out: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in (out / PARTIAL_DIR).rglob("*.pkl")}
+
+
+def _chunks(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
+def test_resume_after_kill(sig: signal.Signals, tmp_path: Path) -> None:
+    fileset = make_fileset(tmp_path / "in", files_per_sample=2, n=300)
+    out = tmp_path / "out"
+    log1, log2 = tmp_path / "first.log", tmp_path / "second.log"
+    proc = subprocess.Popen(_cmd(fileset, out), env=_env(B2_STANDIN_SLEEP="0.25", B2_STANDIN_LOG=str(log1)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while len(_partials(out)) < 5 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, f"run ended before it could be interrupted:\n{proc.communicate()[0]}"
+    proc.send_signal(sig)
+    text = proc.communicate(timeout=60)[0]
+    assert proc.returncode != 0
+    if sig == signal.SIGINT:
+        assert "--resume" in text  # tells the user what to do
+    assert not (out / outputs.HISTS_FILE).exists()
+    before = _partials(out)
+    assert len(before) >= 5
+
+    res = subprocess.run(_cmd(fileset, out, "--resume", "--keep-partial"), env=_env(B2_STANDIN_LOG=str(log2)),
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"resume: {len(before)} finished chunk(s) found" in res.stdout
+    # Finished chunks were neither recomputed nor rewritten.
+    recomputed = _chunks(log2)
+    after = _partials(out)
+    assert len(recomputed) == len(set(recomputed)) == len(after) - len(before) > 0
+    assert all(after[p] == t for p, t in before.items())
+    # The first run logged every chunk it started; the finished ones must not show up again.
+    started_first = _chunks(log1)
+    assert len(set(started_first) & set(recomputed)) <= 1  # at most the chunk cut short by the kill
+    resumed = outputs.load(out)
+    assert resumed.provenance["resume"]["chunks_reused"] == len(before)
+
+    clean_out = tmp_path / "clean"
+    _run_in_process(fileset, clean_out, chunksize=100, resume=False, keep=False)
+    clean = outputs.load(clean_out)
+    assert not (clean_out / PARTIAL_DIR).exists()  # cleaned up after a successful run
+    assert set(clean.hists) == set(resumed.hists)
+    for name, h in clean.hists.items():
+        np.testing.assert_array_equal(resumed.hists[name].values(flow=True), h.values(flow=True))
+        np.testing.assert_array_equal(resumed.hists[name].variances(flow=True), h.variances(flow=True))
+    assert resumed.cutflows == clean.cutflows
+    assert resumed.nevents == clean.nevents
+
+
+def _run_in_process(fileset: Path, out: Path, chunksize: int, resume: bool, keep: bool) -> dict:
+    from workflows import searches
+    from workflows.run import RunConfig, run
+    from workflows.runoptions import load_run_options
+
+    opts = load_run_options(cli={"executor": "iterative", "chunksize": chunksize, "status": False})
+    run(RunConfig(search=searches.get("zprime-inv"), samples=fileset, output=out, options=opts,
+                  processor=STANDIN, plots=False, resume=resume, keep_partial=keep))
+    return outputs.load(out).provenance["resume"]
+
+
+def test_resume_ignores_other_configuration(tmp_path: Path) -> None:
+    """Partials from a different chunk size are not reused (the hash covers the configuration)."""
+    fileset = make_fileset(tmp_path / "in", files_per_sample=1, n=200)
+    out = tmp_path / "out"
+
+    def go(chunksize: int, resume: bool) -> dict:
+        return _run_in_process(fileset, out, chunksize, resume, keep=True)
+
+    first = go(100, resume=False)
+    assert first["chunks_reused"] == 0
+    again = go(100, resume=True)
+    assert again["chunks_reused"] == again["chunks_computed"] + again["chunks_reused"] == 6
+    other = go(50, resume=True)
+    assert other["chunks_reused"] == 0 and other["hash"] != first["hash"]

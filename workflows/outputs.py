@@ -1,0 +1,257 @@
+"""Save and load the output folder of ``b2dark run``.
+
+Histograms are stored as UHI JSON (``hist.serialization.to_uhi`` + ``uhi.io.json``):
+it is the scikit-hep interchange format, independent of the hist/boost-histogram
+version that wrote it, human-readable, and float64 values round-trip exactly
+(Python writes the shortest repr that parses back to the same double). Pickle
+would break across library versions and is unsafe to load from a shared folder.
+A ROOT file of the same histograms (one TH1/TH2 per category) is written with
+uproot for people who want ROOT.
+
+Layout of DIR::
+
+    hists.json       {"hists": {name: uhi-dict}, "format": "b2dark-hists", "version": 1}
+    hists.root       "<hist>__<sample>[__<syst>]" for every categorical bin
+    cutflow.json     {sample: {"names", "raw", "weighted"}}
+    cutflow.txt      the same as aligned text tables
+    run.json         search, lumi, blinded, nevents, per-sample catalog metadata
+    provenance.json  see workflows/provenance.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hist
+import numpy as np
+
+HISTS_FILE = "hists.json"
+ROOT_FILE = "hists.root"
+CUTFLOW_JSON = "cutflow.json"
+CUTFLOW_TXT = "cutflow.txt"
+RUN_FILE = "run.json"
+PROVENANCE_FILE = "provenance.json"
+FORMAT_NAME = "b2dark-hists"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class RunOutput:
+    """Everything a run wrote, reloaded (see CONTRACTS.md)."""
+
+    hists: dict[str, hist.Hist]
+    cutflows: dict[str, dict[str, list]]
+    samples: dict[str, dict[str, Any]]
+    nevents: dict[str, int]
+    blinded: bool
+    search: str
+    lumi_fb: float | None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain-JSON version of numpy scalars/arrays and sets (for metadata)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = sorted(obj, key=str) if isinstance(obj, (set, frozenset)) else obj
+        return [_jsonable(v) for v in items]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj
+
+
+def write_json_atomic(path: Path, data: Any, **kwargs: Any) -> None:
+    """Write JSON through a temporary file + rename so a crash never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, **kwargs)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _as_list(x: Any) -> list:
+    if hasattr(x, "values") and callable(x.values) and not isinstance(x, Mapping):
+        x = x.values()  # a hist with one bin per cut
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return [v.item() if isinstance(v, np.generic) else v for v in x]
+
+
+def normalize_cutflows(cutflow: Mapping[str, Any]) -> dict[str, dict[str, list]]:
+    """Cutflows as plain lists: {sample: {"names": [...], "raw": [...], "weighted": [...]}}."""
+    out: dict[str, dict[str, list]] = {}
+    for sample, cf in cutflow.items():
+        names = [str(n) for n in cf["names"]]
+        raw = _as_list(cf["raw"])
+        # coffea's accumulate concatenates lists: names merged over k chunks repeat k times.
+        if raw and len(names) > len(raw) and len(names) % len(raw) == 0 and names == names[: len(raw)] * (len(names) // len(raw)):
+            names = names[: len(raw)]
+        weighted = [float(v) for v in _as_list(cf["weighted"])]
+        if not (len(names) == len(raw) == len(weighted)):
+            raise ValueError(
+                f"cutflow of sample {sample!r}: names/raw/weighted have lengths "
+                f"{len(names)}/{len(raw)}/{len(weighted)}; the processor must return one entry per cut"
+            )
+        out[sample] = {"names": names, "raw": [int(v) for v in raw], "weighted": weighted}
+    return out
+
+
+def cutflow_text(cutflows: Mapping[str, Mapping[str, list]]) -> str:
+    """Aligned text tables, one per sample: cut, raw events, weighted, efficiency vs. first row."""
+    blocks = []
+    for sample in sorted(cutflows):
+        cf = cutflows[sample]
+        width = max([len("cut"), *(len(n) for n in cf["names"])])
+        lines = [f"== {sample}", f"{'cut':<{width}}  {'raw':>12}  {'weighted':>14}  {'eff':>9}"]
+        first = cf["weighted"][0] if cf["weighted"] else 0.0
+        for name, raw, w in zip(cf["names"], cf["raw"], cf["weighted"], strict=True):
+            eff = w / first if first else float("nan")
+            lines.append(f"{name:<{width}}  {raw:>12d}  {w:>14.6g}  {eff:>9.4%}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+# --------------------------------------------------------------------------- hists
+
+
+def hists_to_json(hists: Mapping[str, hist.Hist]) -> dict[str, Any]:
+    from hist.serialization import to_uhi
+
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "hists": {name: to_uhi(h) for name, h in sorted(hists.items())},
+    }
+
+
+def hists_from_json(data: Mapping[str, Any], source: str = "<memory>") -> dict[str, hist.Hist]:
+    from hist.serialization import from_uhi
+
+    if data.get("format") != FORMAT_NAME:
+        raise ValueError(f"{source}: not a b2dark histogram file (format={data.get('format')!r})")
+    if int(data.get("version", -1)) > FORMAT_VERSION:
+        raise ValueError(
+            f"{source}: written by a newer b2dark (format version {data['version']} > {FORMAT_VERSION}); "
+            "update b2dark to read it"
+        )
+    with warnings.catch_warnings():
+        # The contract's "sample" axis name is a protected fill keyword in hist; harmless on reload.
+        warnings.filterwarnings("ignore", message=".*protected keyword.*")
+        return {name: from_uhi(d) for name, d in data["hists"].items()}
+
+
+def _categorical_axes(h: hist.Hist) -> list[int]:
+    return [i for i, ax in enumerate(h.axes) if ax.traits.discrete and isinstance(ax, hist.axis.StrCategory)]
+
+
+def write_root(hists: Mapping[str, hist.Hist], path: Path) -> list[str]:
+    """One ROOT histogram per categorical bin (ROOT has no string axes). Returns the names written."""
+    import uproot
+
+    written: list[str] = []
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with uproot.recreate(tmp) as f:
+        for name, h in sorted(hists.items()):
+            cats = _categorical_axes(h)
+            if len(h.axes) - len(cats) not in (1, 2, 3):
+                continue  # ROOT has TH1/2/3 only; stays in hists.json
+            labels = [list(h.axes[i]) for i in cats]
+            for combo in itertools.product(*labels):
+                sl = {h.axes[i].name: c for i, c in zip(cats, combo, strict=True)}
+                key = "__".join([name, *combo]).replace("/", "_")
+                f[key] = h[sl] if sl else h
+                written.append(key)
+    os.replace(tmp, path)
+    return written
+
+
+# --------------------------------------------------------------------------- save / load
+
+
+def save(
+    output: Mapping[str, Any],
+    directory: Path | str,
+    *,
+    search: str,
+    lumi_fb: float | None,
+    samples: Mapping[str, Mapping[str, Any]],
+    provenance: Mapping[str, Any] | None = None,
+    write_root_file: bool = True,
+) -> dict[str, Path]:
+    """Write a processor output (CONTRACTS.md layout) into ``directory``; returns the files written."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    from uhi.io.json import default
+
+    hists = dict(output.get("hists", {}))
+    files["hists"] = d / HISTS_FILE
+    write_json_atomic(files["hists"], hists_to_json(hists), default=default)
+    if write_root_file:
+        files["root"] = d / ROOT_FILE
+        write_root(hists, files["root"])
+    cutflows = normalize_cutflows(output.get("cutflow", {}))
+    files["cutflow_json"] = d / CUTFLOW_JSON
+    write_json_atomic(files["cutflow_json"], cutflows)
+    files["cutflow_txt"] = d / CUTFLOW_TXT
+    files["cutflow_txt"].write_text(cutflow_text(cutflows))
+    run_info = {
+        "search": search,
+        "lumi_fb": lumi_fb,
+        "blinded": bool(output.get("blinded", True)),
+        "nevents": {k: int(v) for k, v in output.get("nevents", {}).items()},
+        "samples": _jsonable(samples),
+    }
+    files["run"] = d / RUN_FILE
+    write_json_atomic(files["run"], run_info)
+    if provenance is not None:
+        files["provenance"] = d / PROVENANCE_FILE
+        write_json_atomic(files["provenance"], _jsonable(provenance))
+    return files
+
+
+def load(directory: Path | str) -> RunOutput:
+    """Reload an output folder written by :func:`save` (hists as ``hist.Hist``)."""
+    from uhi.io.json import object_hook
+
+    d = Path(directory)
+    for name in (HISTS_FILE, RUN_FILE):
+        if not (d / name).is_file():
+            raise FileNotFoundError(
+                f"{d / name} not found: {d} is not a b2dark run output (run `b2dark run SEARCH --output {d}`)"
+            )
+    with open(d / HISTS_FILE) as f:
+        hists = hists_from_json(json.load(f, object_hook=object_hook), source=str(d / HISTS_FILE))
+    run_info = json.loads((d / RUN_FILE).read_text())
+    cutflows = json.loads((d / CUTFLOW_JSON).read_text()) if (d / CUTFLOW_JSON).is_file() else {}
+    prov = json.loads((d / PROVENANCE_FILE).read_text()) if (d / PROVENANCE_FILE).is_file() else {}
+    return RunOutput(
+        hists=hists,
+        cutflows=cutflows,
+        samples=run_info.get("samples", {}),
+        nevents=run_info.get("nevents", {}),
+        blinded=bool(run_info.get("blinded", True)),
+        search=run_info.get("search", ""),
+        lumi_fb=run_info.get("lumi_fb"),
+        provenance=prov,
+        path=d,
+    )

@@ -1,0 +1,269 @@
+"""Plots of a run output (mplhep, "Belle II Simulation" + "fast simulation" label).
+
+- every 1D histogram: stacked backgrounds (grouped by process), pseudo-data with the
+  blinded region shaded, a data/MC ratio panel, and signal overlays at a few masses;
+- the cutflow (efficiency per cut, per process and per signal mass);
+- signal efficiency vs mass and the M^2_recoil resolution (converted to sigma(M)) vs mass.
+Each as PNG and PDF in DIR/plots.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workflows.outputs import RunOutput
+
+SIGNAL_OVERLAYS = 3
+FORMATS = ("png", "pdf")
+
+
+def _mpl() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    plt.style.use(mplhep.style.CMS)  # a clean HEP style; the label below says Belle II
+    return plt, mplhep
+
+
+def _label(ax: Any, mplhep: Any, lumi_fb: float | None) -> None:
+    # "Simulation" + "fast simulation": these are b2dark's own fast-simulation samples, not Belle II MC.
+    mplhep.label.exp_text(exp="Belle II", text="Simulation", loc=0, ax=ax)
+    ax.text(0.03, 0.95, "fast simulation", transform=ax.transAxes, fontsize=14, style="italic", va="top")
+    if lumi_fb:
+        ax.text(1.0, 1.01, rf"$\int\mathcal{{L}}\,dt$ = {lumi_fb:g} fb$^{{-1}}$", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=16)
+
+
+def _save(fig: Any, path: Path) -> list[Path]:
+    out = []
+    for fmt in FORMATS:
+        p = path.with_suffix(f".{fmt}")
+        fig.savefig(p, dpi=110 if fmt == "png" else None, bbox_inches="tight")
+        out.append(p)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return out
+
+
+def _roles(run: RunOutput, samples: list[str]) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    """Backgrounds grouped by process, signal samples (sorted by mass), data samples."""
+    bkg: dict[str, list[str]] = defaultdict(list)
+    sig, data = [], []
+    for s in samples:
+        m = run.samples.get(s, {})
+        if m.get("is_data"):
+            data.append(s)
+        elif m.get("is_signal"):
+            sig.append(s)
+        else:
+            bkg[str(m.get("process") or s)].append(s)
+    sig.sort(key=lambda s: run.samples.get(s, {}).get("mass") or 0.0)
+    return dict(bkg), sig, data
+
+
+def _pick_overlays(sig: list[str], n: int) -> list[str]:
+    if len(sig) <= n:
+        return sig
+    idx = np.unique(np.linspace(0, len(sig) - 1, n).round().astype(int))
+    return [sig[i] for i in idx]
+
+
+def _slice(h: Any, samples: list[str]) -> Any | None:
+    """Sum of the given samples (nominal systematic) as a 1D hist, or None if none is present."""
+    present = [s for s in samples if s in list(h.axes["sample"])]
+    if not present:
+        return None
+    nominal = {"syst": "nominal"} if "syst" in h.axes.name else {}
+    parts = [h[{"sample": s, **nominal}] for s in present]
+    return sum(parts[1:], parts[0])
+
+
+def _signal_label(run: RunOutput, s: str) -> str:
+    m = run.samples.get(s, {})
+    mass = m.get("mass")
+    return f"Z' {mass:g} GeV" if mass is not None else s
+
+
+def stack_plot(run: RunOutput, name: str, outdir: Path) -> list[Path]:
+    plt, mplhep = _mpl()
+    h = run.hists[name]
+    bkg, sig, data = _roles(run, list(h.axes["sample"]))
+    bkg_h = {p: hh for p, ss in bkg.items() if (hh := _slice(h, ss)) is not None}
+    if not bkg_h and not data:
+        return []
+    order = sorted(bkg_h, key=lambda p: float(bkg_h[p].values().sum()))  # smallest at the bottom
+    fig, (ax, rax) = plt.subplots(2, 1, figsize=(9, 8), sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05})
+    edges = None
+    total = None
+    if order:
+        mplhep.histplot([bkg_h[p] for p in order], stack=True, histtype="fill", label=order, ax=ax)
+        total = sum((bkg_h[p] for p in order[1:]), bkg_h[order[0]])
+        edges = total.axes[0].edges
+    for s in _pick_overlays(sig, SIGNAL_OVERLAYS):
+        hs = _slice(h, [s])
+        if hs is not None:
+            mplhep.histplot(hs, histtype="step", yerr=False, lw=2, ls="--", label=_signal_label(run, s), ax=ax)
+    blinded_any = False
+    hidden = np.zeros(0, dtype=bool)
+    if data:
+        hd = _slice(h, data)
+        edges = hd.axes[0].edges
+        vals = hd.values()
+        blinded_any = bool(run.blinded)
+        # Where data are hidden by blinding there are no entries; mask those bins where MC expects events.
+        mc = total.values() if total is not None else np.zeros_like(vals)
+        hidden = blinded_any & (vals == 0) & (mc > 0)
+        centers = hd.axes[0].centers
+        show = ~hidden
+        ax.errorbar(centers[show], vals[show], yerr=np.sqrt(vals[show]), fmt="ko", ms=4, label="pseudo-data")
+        if hidden.any():
+            for a in (ax, rax):
+                for lo, hi in zip(edges[:-1][hidden], edges[1:][hidden], strict=True):
+                    a.axvspan(lo, hi, facecolor="none", edgecolor="0.35", hatch="//", lw=0, zorder=3)
+
+        if total is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = vals / mc
+                err = np.sqrt(vals) / mc
+            ok = show & (mc > 0)
+            rax.errorbar(centers[ok], ratio[ok], yerr=err[ok], fmt="ko", ms=4)
+    rax.axhline(1.0, color="0.4", lw=1)
+    rax.set_ylim(0.5, 1.5)
+    rax.set_ylabel("data / MC")
+    rax.set_xlabel(h.axes[-1].label or h.axes[-1].name)
+    ax.set_ylabel("events / bin")
+    ax.set_xlabel("")
+    if edges is not None:
+        ax.set_xlim(edges[0], edges[-1])
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.1)
+    handles, labels = ax.get_legend_handles_labels()
+    if blinded_any and hidden.any():
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(facecolor="none", edgecolor="0.35", hatch="//"))
+        labels.append("data blinded")
+    ax.legend(handles, labels, fontsize=11, ncols=2, loc="upper right")
+    ax.set_ylim(top=ax.get_ylim()[1] * 30)  # room for the legend on the log scale
+    _label(ax, mplhep, run.lumi_fb)
+    return _save(fig, outdir / f"stack_{name}")
+
+
+def cutflow_plot(run: RunOutput, outdir: Path) -> list[Path]:
+    plt, mplhep = _mpl()
+    if not run.cutflows:
+        return []
+    bkg, sig, _ = _roles(run, list(run.cutflows))
+    fig, ax = plt.subplots(figsize=(10, 7))
+    names: list[str] = []
+
+    def eff(samples: list[str]) -> np.ndarray:
+        w = np.sum([run.cutflows[s]["weighted"] for s in samples], axis=0)
+        return w / w[0] if w[0] else np.zeros_like(w)
+
+    for proc, ss in sorted(bkg.items()):
+        names = run.cutflows[ss[0]]["names"]
+        ax.plot(range(len(names)), eff(ss), marker="o", label=proc)
+    for s in _pick_overlays(sig, SIGNAL_OVERLAYS):
+        names = run.cutflows[s]["names"]
+        ax.plot(range(len(names)), eff([s]), marker="s", ls="--", label=_signal_label(run, s))
+    ax.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=11)
+    ax.set_yscale("log")
+    ax.set_ylabel("cumulative efficiency (weighted)")
+    ax.legend(fontsize=11)
+    _label(ax, mplhep, run.lumi_fb)
+    return _save(fig, outdir / "cutflow")
+
+
+def signal_efficiency(run: RunOutput) -> tuple[np.ndarray, np.ndarray]:
+    _, sig, _ = _roles(run, list(run.cutflows))
+    pts = []
+    for s in sig:
+        m = run.samples.get(s, {}).get("mass")
+        w = run.cutflows[s]["weighted"]
+        if m is not None and w and w[0] > 0:
+            pts.append((m, w[-1] / w[0]))
+    pts.sort()
+    return np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+
+
+def signal_resolution(run: RunOutput, hist_name: str = "m2_recoil") -> tuple[np.ndarray, np.ndarray]:
+    """sigma(M) per signal mass from the M^2_recoil peak: a double-Crystal-Ball fit (processors.resolution)
+    to the binned peak when available, else the half-width of the central 68 % interval."""
+    if hist_name not in run.hists:
+        return np.array([]), np.array([])
+    h = run.hists[hist_name]
+    _, sig, _ = _roles(run, list(h.axes["sample"]))
+    masses, sigmas = [], []
+    for s in sig:
+        m = run.samples.get(s, {}).get("mass")
+        hs = _slice(h, [s])
+        if m is None or hs is None:
+            continue
+        centers, vals = hs.axes[0].centers, hs.values()
+        if vals.sum() <= 0:
+            continue
+        sigma_m2 = _fit_sigma(centers, vals, m * m)
+        if sigma_m2 is not None and np.isfinite(sigma_m2) and sigma_m2 > 0:
+            masses.append(m)
+            sigmas.append(sigma_m2 / (2 * max(m, 1e-3)))  # sigma(M) = sigma(M^2) / 2M
+    return np.array(masses), np.array(sigmas)
+
+
+def _fit_sigma(centers: np.ndarray, vals: np.ndarray, m2: float) -> float | None:
+    try:
+        from processors.resolution import fit_double_cb
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(fit_double_cb(centers, vals, m2).sigma_w)
+    except Exception:
+        cdf = np.cumsum(vals) / vals.sum()
+        lo, hi = np.interp([0.16, 0.84], cdf, centers)
+        return float(hi - lo) / 2
+
+
+def mass_plots(run: RunOutput, outdir: Path) -> list[Path]:
+    plt, mplhep = _mpl()
+    made: list[Path] = []
+    m, eff = signal_efficiency(run)
+    if len(m):
+        fig, ax = plt.subplots(figsize=(9, 6))
+        ax.plot(m, 100 * eff, "o-")
+        ax.set_xlabel(r"$M_{Z'}$ [GeV]")
+        ax.set_ylabel("signal efficiency [%]")
+        ax.set_ylim(bottom=0)
+        _label(ax, mplhep, None)
+        made += _save(fig, outdir / "signal_efficiency")
+    m, s = signal_resolution(run)
+    if len(m):
+        fig, ax = plt.subplots(figsize=(9, 6))
+        ax.plot(m, 1000 * s, "o-")
+        ax.set_xlabel(r"$M_{Z'}$ [GeV]")
+        ax.set_ylabel(r"recoil-mass resolution $\sigma(M)$ [MeV]")
+        ax.set_ylim(bottom=0)
+        _label(ax, mplhep, None)
+        made += _save(fig, outdir / "resolution")
+    return made
+
+
+def make_all(run: RunOutput, outdir: Path | str) -> list[Path]:
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    for name, h in sorted(run.hists.items()):
+        dense = [ax for ax in h.axes if ax.name not in ("sample", "syst")]
+        if "sample" in h.axes.name and len(dense) == 1:
+            made += stack_plot(run, name, outdir)
+    made += cutflow_plot(run, outdir)
+    made += mass_plots(run, outdir)
+    return made

@@ -1,0 +1,334 @@
+"""The run driver behind `b2dark run SEARCH`: catalog -> checked fileset -> coffea Runner -> output folder.
+
+Stages (each timed and printed): inputs (catalog + bad-file check), chunking,
+processing (coffea ``processor.Runner`` on the chosen executor, every finished chunk
+checkpointed for ``--resume``), saving (hists/cutflows/provenance), plots.
+Event accounting -- events in the catalog = processed + skipped -- is asserted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workflows import checkpoint, inputcheck, outputs, provenance
+from workflows.searches import Search, import_object
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class AccountingError(AssertionError):
+    pass
+
+
+@dataclass
+class RunConfig:
+    search: Search
+    samples: Path
+    output: Path
+    options: Any  # workflows.runoptions.RunOptions
+    unblind: bool = False
+    resume: bool = False
+    processor: str | None = None  # "module:Class" override (development / tests)
+    lumi_fb: float | None = None
+    plots: bool = True
+    keep_partial: bool = False
+    command: list[str] | None = None
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    output: dict[str, Any]
+    expected: dict[str, int]
+    processed: dict[str, int]
+    skipped: list[inputcheck.FileProblem]
+    timings: dict[str, float] = field(default_factory=dict)
+    summary: str = ""
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+class StageTimer:
+    def __init__(self, echo: bool = True):
+        self.timings: dict[str, float] = {}
+        self.echo = echo
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            dt = time.perf_counter() - t0
+            self.timings[name] = round(dt, 3)
+            if self.echo:
+                print(f"[b2dark] stage {name:<10s} {dt:8.2f} s", flush=True)
+
+
+def load_fileset(samples: Path, lumi_fb: float) -> dict[str, dict[str, Any]]:
+    """A catalog YAML (samples.catalog) or an already-built coffea fileset JSON."""
+    samples = Path(samples)
+    if not samples.exists():
+        raise FileNotFoundError(f"sample catalog {samples} not found; make it with `make samples` or `b2dark generate`")
+    if samples.suffix == ".json":
+        fileset = json.loads(samples.read_text())
+    else:
+        from samples import catalog as cat
+
+        loader = getattr(cat, "load_catalog", None) or cat.load
+        fileset = loader(samples).to_fileset(lumi_fb)
+    # Relative paths in a fileset JSON are relative to that JSON.
+    base = samples.parent
+    out = {}
+    for name, entry in fileset.items():
+        entry = dict(entry)
+        files = entry["files"]
+        if isinstance(files, Mapping):
+            entry["files"] = {_abs(p, base): t for p, t in files.items()}
+        else:
+            entry["files"] = {_abs(p, base): "events" for p in files}
+        meta = dict(entry.get("metadata") or {})
+        meta.setdefault("sample", name)
+        if "file_events" in meta:
+            meta["file_events"] = {_abs(p, base): int(n) for p, n in meta["file_events"].items()}
+        entry["metadata"] = meta
+        out[name] = entry
+    return out
+
+
+def _abs(p: str, base: Path) -> str:
+    return p if "://" in p or Path(p).is_absolute() else str((base / p).resolve())
+
+
+def required_branches(proc: Any, fileset: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
+    from samples.eventformat import all_branches
+
+    out = {}
+    for sample, entry in fileset.items():
+        is_mc = not (entry.get("metadata") or {}).get("is_data", False)
+        fn = getattr(proc, "required_branches", None)
+        out[sample] = set(fn(is_mc)) if callable(fn) else set(all_branches(mc=False))
+    return out
+
+
+def _executor_context(opts: Any) -> contextlib.AbstractContextManager:
+    from workflows.executors import build_executor
+
+    return build_executor(opts.executor, opts)
+
+
+def make_chunks(runner_factory: Any, fileset: dict[str, dict[str, Any]], opts: Any) -> list:
+    """Work items for every sample, with each sample's own chunk size (coffea takes one per Runner)."""
+    groups: dict[int, dict[str, Any]] = defaultdict(dict)
+    for sample, entry in fileset.items():
+        groups[opts.chunksize_for(sample)][sample] = entry
+    chunks: list = []
+    for size, sub in sorted(groups.items()):
+        chunks.extend(runner_factory(size).preprocess(sub, treename="events"))
+    # A fixed order: same chunks, same merge order, on every run and resume.
+    chunks.sort(key=lambda c: (c.dataset, c.filename, c.entrystart))
+    return chunks
+
+
+def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any) -> str:
+    import coffea
+
+    return checkpoint.config_hash(
+        {
+            "search": cfg.search.name,
+            "processor": proc_spec,
+            "unblind": cfg.unblind,
+            "lumi_fb": cfg.lumi_fb,
+            "fileset": fileset,
+            "chunksize": {s: opts.chunksize_for(s) for s in fileset},
+            "maxchunks": opts.maxchunks,
+            "code": checkpoint.source_digest([REPO_ROOT / "processors"]),
+            "coffea": coffea.__version__,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def run(cfg: RunConfig) -> RunResult:
+    from coffea import processor
+
+    opts = cfg.options
+    timer = StageTimer()
+    search = cfg.search
+    lumi = cfg.lumi_fb if cfg.lumi_fb is not None else search.lumi_fb
+    cfg.lumi_fb = lumi
+    proc_spec = cfg.processor or search.processor
+    proc_cls = import_object(proc_spec)
+    schema = import_object(search.schema) if search.schema else getattr(proc_cls, "schema", None)
+    if schema is None:
+        schema = search.schema_class()
+    proc = proc_cls(lumi_fb=lumi, unblind=cfg.unblind)
+    out_dir = Path(cfg.output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    with timer("inputs"):
+        fileset = search.select_samples(load_fileset(cfg.samples, lumi))
+        if not fileset:
+            raise ValueError(f"{cfg.samples}: no sample of search {search.name!r} in the catalog")
+        checks = inputcheck.check_fileset(fileset, required_branches(proc, fileset))
+        expected, problems = inputcheck.account(fileset, checks)
+        if problems and not opts.skip_bad_files:
+            raise inputcheck.BadInputError(problems)
+        good = inputcheck.drop_bad_files(fileset, problems)
+        for p in problems:
+            print(f"[b2dark] SKIPPED {p.path} ({p.sample}): {p.reason}: {p.detail}; {p.events_lost} events lost")
+        if not good:
+            raise inputcheck.BadInputError(problems)
+
+    rhash = run_hash(cfg, proc_spec, fileset, opts)
+    partial_dir, n_before = checkpoint.prepare(out_dir, rhash, cfg.resume)
+    if cfg.resume:
+        print(f"[b2dark] resume: {n_before} finished chunk(s) found in {partial_dir}")
+        stale = checkpoint.other_configs(out_dir, rhash)
+        if stale:
+            print(f"[b2dark] resume: ignoring partial outputs of other configurations: {stale}")
+
+    with _executor_context(opts) as handle:
+
+        def runner_factory(chunksize: int) -> Any:
+            return processor.Runner(
+                executor=handle.executor,
+                schema=schema,
+                chunksize=chunksize,
+                maxchunks=opts.maxchunks,
+                skipbadfiles=False,  # bad files were found above; anything else must stop the run
+                checkpointer=checkpoint.ChunkCheckpointer(partial_dir),
+            )
+
+        with timer("chunking"):
+            chunks = make_chunks(runner_factory, good, opts)
+        print(f"[b2dark] {len(chunks)} chunks over {sum(len(e['files']) for e in good.values())} files, "
+              f"executor {opts.executor}")
+        with timer("processing"):
+            wrapped = runner_factory(opts.chunksize).run(chunks, proc, treename="events")
+        executor_info = handle.describe() if hasattr(handle, "describe") else {"spec": opts.executor}
+    out = wrapped["out"]
+    n_reused = min(n_before, len(chunks))
+
+    with timer("accounting"):
+        processed: dict[str, int] = defaultdict(int)
+        for item in wrapped["processed"]:
+            processed[item.dataset] += len(item)
+        accounting = check_accounting(expected, dict(processed), problems, good, checks, opts.maxchunks, out)
+        print(accounting["line"])
+
+    with timer("saving"):
+        samples_meta = {s: {k: v for k, v in e["metadata"].items() if k != "file_events"} for s, e in fileset.items()}
+        prov = provenance.collect(
+            command=cfg.command,
+            search=search.name,
+            options={
+                "run_options": opts.model_dump(mode="json") if hasattr(opts, "model_dump") else dict(vars(opts)),
+                "samples": str(cfg.samples),
+                "output": str(out_dir),
+                "unblind": cfg.unblind,
+                "lumi_fb": lumi,
+                "processor": proc_spec,
+                "schema": f"{schema.__module__}:{schema.__qualname__}",
+            },
+            inputs=[
+                {"sample": c.sample, "path": c.path, "entries": c.entries, "ok": c.problem is None} for c in checks
+            ],
+            skipped=[p.as_dict() for p in problems],
+            accounting=accounting,
+            executor={**executor_info, "n_chunks": len(chunks),
+                      "chunksize": {s: opts.chunksize_for(s) for s in good}, "retries": opts.retries},
+            timings=timer.timings,
+            resume={"resumed": cfg.resume, "hash": rhash, "chunks_reused": n_reused,
+                    "chunks_computed": len(chunks) - n_reused},
+            extra={"blinded": bool(out.get("blinded", not cfg.unblind)), "unblinded_by_user": cfg.unblind},
+        )
+        files = outputs.save(out, out_dir, search=search.name, lumi_fb=lumi, samples=samples_meta, provenance=prov)
+
+    result = RunResult(out_dir, out, expected, dict(processed), problems, timer.timings)
+    if cfg.plots:
+        with timer("plots"):
+            try:
+                from workflows import plots
+
+                made = plots.make_all(outputs.load(out_dir), out_dir / "plots")
+                print(f"[b2dark] {len(made)} plots in {out_dir / 'plots'}")
+            except Exception as e:  # outputs are saved; a plotting bug must not lose them, but it is reported
+                print(f"[b2dark] WARNING: plotting failed ({type(e).__name__}: {e}); outputs are complete", file=sys.stderr)
+    # Timings of the late stages go in as well (the file is rewritten atomically).
+    prov["timings_s"] = timer.timings
+    outputs.write_json_atomic(files["provenance"], outputs._jsonable(prov))
+    result.summary = summary(result, accounting, files)
+    (out_dir / "summary.txt").write_text(result.summary + "\n")
+    print(result.summary)
+    if not cfg.keep_partial:
+        checkpoint.cleanup(out_dir)
+    return result
+
+
+def check_accounting(
+    expected: dict[str, int],
+    processed: dict[str, int],
+    problems: list[inputcheck.FileProblem],
+    good: dict[str, Any],
+    checks: list[inputcheck.FileCheck],
+    maxchunks: int | None,
+    out: Mapping[str, Any],
+) -> dict[str, Any]:
+    """events in the catalog = processed + skipped (+ left out by --maxchunks); raises if not."""
+    lost: dict[str, int] = defaultdict(int)
+    for p in problems:
+        lost[p.sample] += p.events_lost
+    entries: dict[str, int] = defaultdict(int)
+    bad = {p.path for p in problems}
+    for c in checks:
+        if c.path not in bad and c.entries is not None:
+            entries[c.sample] += c.entries
+    per_sample = {}
+    for s, n in expected.items():
+        limited = entries[s] - processed.get(s, 0) if maxchunks else 0
+        per_sample[s] = {"catalog": n, "processed": processed.get(s, 0), "skipped": lost[s], "not_requested": limited}
+        if n != processed.get(s, 0) + lost[s] + limited:
+            raise AccountingError(
+                f"sample {s}: catalog has {n} events but {processed.get(s, 0)} were processed and {lost[s]} "
+                f"skipped (+{limited} left out by maxchunks); a file changed or the catalog is stale -- regenerate it"
+            )
+    nev = out.get("nevents") or {}
+    for s, n in nev.items():
+        if s in processed and int(n) != processed[s]:
+            raise AccountingError(f"sample {s}: the processor counted {n} events, the runner processed {processed[s]}")
+    tot = {k: sum(v[k] for v in per_sample.values()) for k in ("catalog", "processed", "skipped", "not_requested")}
+    line = (
+        f"[b2dark] events: catalog {tot['catalog']} = processed {tot['processed']} + skipped {tot['skipped']}"
+        + (f" + not requested (maxchunks) {tot['not_requested']}" if tot["not_requested"] else "")
+        + (f"  ({len(problems)} bad file(s) skipped)" if problems else "")
+    )
+    return {"per_sample": per_sample, "total": tot, "line": line}
+
+
+def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path]) -> str:
+    cfs = outputs.normalize_cutflows(result.output.get("cutflow", {}))
+    lines = ["", "== b2dark run summary", f"{'sample':<32s} {'processed':>10s} {'selected':>9s} {'yield':>12s}"]
+    for s in sorted(result.expected):
+        cf = cfs.get(s)
+        sel_raw = cf["raw"][-1] if cf and cf["raw"] else 0
+        sel_w = cf["weighted"][-1] if cf and cf["weighted"] else 0.0
+        lines.append(f"{s:<32s} {result.processed.get(s, 0):>10d} {sel_raw:>9d} {sel_w:>12.4g}")
+    lines.append(accounting["line"].replace("[b2dark] ", ""))
+    if result.skipped:
+        lines.append(f"SKIPPED {len(result.skipped)} bad file(s), "
+                     f"{sum(p.events_lost for p in result.skipped)} events lost: see provenance.json 'skipped_files'")
+    lines.append(f"blinded: {bool(result.output.get('blinded', True))}")
+    lines.append(f"outputs: {result.output_dir}  ({', '.join(sorted(p.name for p in files.values()))}, plots/)")
+    return "\n".join(lines)

@@ -1,0 +1,235 @@
+"""Build pyhf workspaces from hist objects: one small API for every search shape.
+
+`build_workspace(signal, backgrounds, data, window, systematics)` takes hists that share their binning
+(any number of axes; a "syst" StrCategory axis carries shape variations named <name>Up / <name>Down),
+keeps the bins inside the window, flattens them into one channel and returns a pyhf workspace and a
+`BuildReport` saying what was dropped, floored and pruned:
+
+- bins with no signal, no background and no data carry no information and break the fit: dropped;
+- a bin whose total background is below `epsilon` (empty or negative MC) gets its background floored
+  to `epsilon` events (default 1e-3, far below one event, so it cannot hide a signal but keeps
+  log(nu) finite); negative per-sample yields are clipped at zero first;
+- staterror (Barlow-Beeston lite) parameters for bins with a relative MC error below
+  `StatError.prune_below` are fixed (pyhf fixes gammas whose uncertainty is zero), which removes
+  nuisance parameters that do nothing.
+
+The same builder serves a binned template (2D flattened), a 1D fit scan (1D hist + window on the mass
+axis), a single-window counting (one bin) and a cut-and-count with a sideband background (pass the
+sideband prediction as a one-bin background with a NormSys for its statistical uncertainty).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hist
+import numpy as np
+import pyhf
+
+from samples.constants import LUMI_REL_UNCERTAINTY
+
+NOMINAL = "nominal"
+DEFAULT_EPSILON = 1e-3  # events; floor for empty/negative background bins (see module doc)
+
+
+@dataclass(frozen=True)
+class NormSys:
+    """Normalisation uncertainty (pyhf normsys, exponential interpolation): yield x hi at +1 sigma."""
+
+    name: str
+    lo: float
+    hi: float
+    samples: tuple[str, ...] | None = None  # None: every sample (signal included)
+
+
+@dataclass(frozen=True)
+class HistoSys:
+    """Shape uncertainty read from the "syst" axis entries <name>Up and <name>Down."""
+
+    name: str
+    samples: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class StatError:
+    """MC statistical uncertainty per bin (pyhf staterror, one gamma per bin shared by the samples)."""
+
+    prune_below: float = 0.01  # fix gammas whose combined relative MC error is below this
+    include_signal: bool = True
+
+
+def lumi_normsys(rel: float = LUMI_REL_UNCERTAINTY) -> NormSys:
+    """The integrated-luminosity uncertainty on every MC-normalised sample."""
+    return NormSys("lumi", 1.0 - rel, 1.0 + rel)
+
+
+@dataclass
+class BuildReport:
+    n_bins_window: int = 0
+    n_bins_kept: int = 0
+    dropped_empty: int = 0
+    floored: int = 0
+    epsilon: float = DEFAULT_EPSILON
+    staterror_free: int = 0
+    staterror_pruned: int = 0
+    data_is_asimov: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _nominal(h: hist.Hist, syst: str = NOMINAL) -> hist.Hist:
+    if "syst" in h.axes.name:
+        if syst not in h.axes["syst"]:
+            raise KeyError(f"hist has no syst entry {syst!r}; entries: {list(h.axes['syst'])}. "
+                           "Fill the variation in the processor or drop the HistoSys.")
+        return h[{"syst": syst}]
+    if syst != NOMINAL:
+        raise KeyError(f"hist has no 'syst' axis, cannot read the variation {syst!r}")
+    return h
+
+
+def select_sample(h: hist.Hist, samples: str | Sequence[str]) -> hist.Hist:
+    """Sum a processor hist over the given entries of its "sample" axis."""
+    names = [samples] if isinstance(samples, str) else list(samples)
+    missing = [s for s in names if s not in h.axes["sample"]]
+    if missing:
+        raise KeyError(f"samples {missing} not in the hist's sample axis {list(h.axes['sample'])}")
+    return h[{"sample": names}][{"sample": sum}]
+
+
+def window_mask(h: hist.Hist, window: Mapping[str, tuple[float, float]] | None) -> np.ndarray:
+    """Boolean mask over the (non-syst) bins whose centres lie inside the window on each named axis."""
+    axes = [ax for ax in h.axes if ax.name != "syst"]
+    masks = []
+    for ax in axes:
+        if window and ax.name in window:
+            lo, hi = window[ax.name]
+            c = np.asarray(ax.centers)
+            masks.append((c >= lo) & (c <= hi))
+        else:
+            masks.append(np.ones(len(ax), bool))
+    unknown = set(window or ()) - {ax.name for ax in axes}
+    if unknown:
+        raise KeyError(f"window axes {sorted(unknown)} not in hist axes {[ax.name for ax in axes]}")
+    out = masks[0]
+    for m in masks[1:]:
+        out = np.logical_and.outer(out, m)
+    return out
+
+
+def _flat(h: hist.Hist, mask: np.ndarray, syst: str = NOMINAL) -> tuple[np.ndarray, np.ndarray]:
+    hn = _nominal(h, syst)
+    val = np.asarray(hn.values(), float)[mask]
+    var = hn.variances()
+    var = np.asarray(var, float)[mask] if var is not None else np.abs(val)
+    return val, var
+
+
+def _applies(s: NormSys | HistoSys, sample: str) -> bool:
+    return s.samples is None or sample in s.samples
+
+
+def build_workspace(
+    signal: hist.Hist,
+    backgrounds: Mapping[str, hist.Hist],
+    data: hist.Hist | np.ndarray | None = None,
+    window: Mapping[str, tuple[float, float]] | None = None,
+    systematics: Sequence[NormSys | HistoSys | StatError] = (),
+    *,
+    signal_name: str = "signal",
+    channel: str = "sr",
+    poi: str = "mu",
+    epsilon: float = DEFAULT_EPSILON,
+) -> tuple[pyhf.Workspace, BuildReport]:
+    """Workspace for one mass hypothesis; the signal carries the POI `poi` (a normfactor)."""
+    mask = window_mask(_nominal(signal), window)
+    report = BuildReport(n_bins_window=int(mask.sum()), epsilon=epsilon)
+    samples = {signal_name: signal, **backgrounds}
+    nom = {k: np.clip(_flat(h, mask)[0], 0.0, None) for k, h in samples.items()}
+    var = {k: _flat(h, mask)[1] for k, h in samples.items()}
+    if data is None:
+        obs = sum(nom[k] for k in backgrounds)
+        report.data_is_asimov = True
+        report.notes.append("no data given: observed = Asimov background-only")
+    elif isinstance(data, hist.Hist):
+        obs = _flat(data, mask)[0]
+    else:
+        obs = np.asarray(data, float).reshape(-1)
+        if obs.size != mask.size:
+            raise ValueError(f"data array has {obs.size} bins, the hists {mask.size}")
+        obs = obs[mask.reshape(-1)]
+
+    btot = sum(nom[k] for k in backgrounds) if backgrounds else np.zeros_like(obs)
+    keep = (nom[signal_name] > 0) | (btot > 0) | (obs > 0)
+    report.dropped_empty = int((~keep).sum())
+    low = keep & (btot < epsilon)
+    report.floored = int(low.sum())
+    first_bkg = next(iter(backgrounds)) if backgrounds else None
+    if first_bkg is None:
+        raise ValueError("build_workspace needs at least one background sample")
+    nom[first_bkg] = np.where(low, nom[first_bkg] + (epsilon - btot), nom[first_bkg])
+
+    stat = next((s for s in systematics if isinstance(s, StatError)), None)
+    stat_samples = [k for k in samples if stat and (stat.include_signal or k != signal_name)]
+    sigma = np.zeros(keep.sum())
+    if stat:
+        tot = sum(nom[k][keep] for k in stat_samples)
+        err = np.sqrt(sum(np.clip(var[k][keep], 0, None) for k in stat_samples))
+        rel = np.divide(err, tot, out=np.zeros_like(err), where=tot > 0)
+        prune = rel < stat.prune_below
+        report.staterror_pruned = int(prune.sum())
+        report.staterror_free = int((~prune).sum())
+        sigma = np.where(prune, 0.0, 1.0)
+
+    spec_samples = []
+    for name, h in samples.items():
+        mods: list[dict] = []
+        if name == signal_name:
+            mods.append({"name": poi, "type": "normfactor", "data": None})
+        for s in systematics:
+            if isinstance(s, NormSys) and _applies(s, name):
+                mods.append({"name": s.name, "type": "normsys", "data": {"hi": s.hi, "lo": s.lo}})
+            elif isinstance(s, HistoSys) and _applies(s, name) and "syst" in h.axes.name:
+                up = np.clip(_flat(h, mask, f"{s.name}Up")[0], 0, None)[keep]
+                dn = np.clip(_flat(h, mask, f"{s.name}Down")[0], 0, None)[keep]
+                base = nom[name][keep]
+                floored = low[keep] if name == first_bkg else np.zeros_like(base, bool)
+                up, dn = np.where(floored, base, up), np.where(floored, base, dn)
+                mods.append({"name": s.name, "type": "histosys",
+                             "data": {"hi_data": up.tolist(), "lo_data": dn.tolist()}})
+        if stat and name in stat_samples:
+            err = np.sqrt(np.clip(var[name][keep], 0, None)) * sigma
+            mods.append({"name": f"staterror_{channel}", "type": "staterror", "data": err.tolist()})
+        spec_samples.append({"name": name, "data": nom[name][keep].tolist(), "modifiers": mods})
+
+    report.n_bins_kept = int(keep.sum())
+    spec = {
+        "channels": [{"name": channel, "samples": spec_samples}],
+        "observations": [{"name": channel, "data": obs[keep].tolist()}],
+        "measurements": [{"name": "meas", "config": {"poi": poi, "parameters": []}}],
+        "version": "1.0.0",
+    }
+    return pyhf.Workspace(spec), report
+
+
+def set_poi_bounds(ws: pyhf.Workspace, hi: float, lo: float = 0.0) -> pyhf.Workspace:
+    """Explicit POI bounds (pyhf's default normfactor range [0, 10] breaks toms748 brackets)."""
+    spec = json.loads(json.dumps(dict(ws)))
+    poi = spec["measurements"][0]["config"]["poi"]
+    pars = [p for p in spec["measurements"][0]["config"]["parameters"] if p["name"] != poi]
+    pars.append({"name": poi, "bounds": [[lo, hi]], "inits": [min(1.0, hi)]})
+    spec["measurements"][0]["config"]["parameters"] = pars
+    return pyhf.Workspace(spec)
+
+
+def save_workspace(ws: pyhf.Workspace, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(ws), indent=1, sort_keys=True))
+    return path
+
+
+def load_workspace(path: str | Path) -> pyhf.Workspace:
+    return pyhf.Workspace(json.loads(Path(path).read_text()))
