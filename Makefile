@@ -37,9 +37,12 @@ $(CATALOG): $(STAMP) samples/default.yaml
 
 samples: $(CATALOG)
 
+# Each stage prints its own timing; the last line sums up run + limits and where the results are.
 zprime-inv: $(CATALOG)
-	$(B2DARK) run zprime-inv --samples $(CATALOG) --output $(OUTPUT)/zprime-inv $(RUN_OPTS)
-	$(B2DARK) limits zprime-inv --input $(OUTPUT)/zprime-inv
+	@t0=$$(date +%s); \
+	$(B2DARK) run zprime-inv --samples $(CATALOG) --output $(OUTPUT)/zprime-inv $(RUN_OPTS) && t1=$$(date +%s) && \
+	$(B2DARK) limits zprime-inv --input $(OUTPUT)/zprime-inv && t2=$$(date +%s) && \
+	echo "[make zprime-inv] run $$((t1 - t0)) s, limits $$((t2 - t1)) s; results in $(OUTPUT)/zprime-inv (summary.txt, plots/)"
 
 limits-zprime-inv: $(STAMP)
 	$(B2DARK) limits zprime-inv --input $(OUTPUT)/zprime-inv

@@ -28,6 +28,7 @@ cumulative arrays.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -37,6 +38,7 @@ import hist
 import numpy as np
 from coffea import processor
 
+from processors.kinematics import as_columns
 from samples.eventformat import EVENT_COLUMNS, all_branches
 
 NOMINAL = "nominal"
@@ -110,13 +112,22 @@ def _fill(h, weight, **values) -> None:
     h.fill(*(values[ax.name] for ax in h.axes), weight=weight)
 
 
-def _flat(values, weight):
-    """Flatten jagged values (broadcasting the per-event weight); drop missing values."""
-    if values.ndim > 1:
+def _mask(m: Any) -> Any:
+    """Per-event bool mask without missing values (numpy in eager mode)."""
+    return as_columns(ak.fill_none(m, False) if isinstance(m, ak.Array) else m, False, bool)
+
+
+def _flat(values: Any, weight: Any) -> tuple[Any, Any]:
+    """Values ready to fill, with matching weights: jagged awkward values are flattened
+    (the per-event weight broadcast); missing values become NaN (they land in no bin)."""
+    if isinstance(values, ak.Array) and values.ndim > 1:
         # [:, None] so that regular (n, k) values broadcast too (numpy rules align right)
-        weight, values = ak.broadcast_arrays(weight[:, None], values)
+        weight, values = ak.broadcast_arrays(ak.Array(weight)[:, None], values)
         values, weight = ak.flatten(values, axis=None), ak.flatten(weight, axis=None)
-    return ak.fill_none(values, np.nan), weight
+        return as_columns(values, np.nan), as_columns(weight)
+    if isinstance(values, ak.Array):
+        values = ak.fill_none(values, np.nan)
+    return as_columns(values, np.nan), weight
 
 
 def _hist_class(dask_mode: bool) -> type:
@@ -133,6 +144,7 @@ class SearchProcessor(processor.ProcessorABC):
     search_name: ClassVar[str] = ""
     shape_variations: ClassVar[tuple[Variation, ...]] = ()
     weight_variation_names: ClassVar[tuple[str, ...]] = ()
+    primary_region: ClassVar[str] = "sr"  # its cutflow is output["cutflow"]
 
     def __init__(self, lumi_fb: float | None = None, unblind: bool = False) -> None:
         self.lumi_fb = lumi_fb
@@ -158,6 +170,8 @@ class SearchProcessor(processor.ProcessorABC):
     def _book(self, dask_mode: bool) -> dict[str, Any]:
         cls = _hist_class(dask_mode)
         out = {}
+        # hist warns that "sample" is its fill keyword; the contract names the axis so and we fill by position.
+        warnings.filterwarnings("ignore", message="sample is a protected keyword")
         for name, spec in self.histograms().items():
             axes = [hist.axis.StrCategory([], growth=True, name="sample", label="Sample")]
             if spec.syst:
@@ -177,7 +191,7 @@ class SearchProcessor(processor.ProcessorABC):
         md = events.metadata
         sample = md.get("sample", md.get("dataset", "?"))
         if md.get("is_data", False):
-            return ak.ones_like(events.run, dtype=np.float64)
+            return as_columns(ak.ones_like(events.run, dtype=np.float64))
         missing = [k for k in ("xsec_fb", "n_events") if md.get(k) is None]
         lumi = self.lumi_fb if self.lumi_fb is not None else md.get("lumi_fb")
         if lumi is None:
@@ -192,8 +206,8 @@ class SearchProcessor(processor.ProcessorABC):
         norm = float(md["xsec_fb"]) * float(md.get("filter_efficiency", 1.0) or 1.0) * float(lumi)
         norm /= float(md["n_events"])
         if "weight" in events.fields:
-            return norm * ak.values_astype(events.weight, np.float64)
-        return norm * ak.ones_like(events.run, dtype=np.float64)
+            return norm * as_columns(ak.values_astype(events.weight, np.float64))
+        return norm * as_columns(ak.ones_like(events.run, dtype=np.float64))
 
     # -------------------------------------------------------------- process
     def process(self, events) -> dict[str, Any]:
@@ -204,18 +218,18 @@ class SearchProcessor(processor.ProcessorABC):
         blind = is_data and not self.unblind
         hists = self._book(dask_mode)
         weight = self.event_weight(events)
-        one = ak.ones_like(weight)
+        one = weight * 0.0 + 1.0
 
         variations = [Variation()] + ([] if is_data else list(self.shape_variations))
         eventlist: dict[str, Any] = {}
         for variation in variations:
             res = self.analyze(events, variation)
-            keep = ~ak.fill_none(res.signal_region, False) if blind else None
+            keep = ~_mask(res.signal_region) if blind else None
             region_masks = {}
             for rname, region in res.regions.items():
                 passed = None
                 for _, mask in region.cuts:
-                    m = ak.fill_none(mask, False)
+                    m = _mask(mask)
                     passed = m if passed is None else passed & m
                 region_masks[rname] = passed
             nominal = variation.name == NOMINAL
@@ -225,7 +239,7 @@ class SearchProcessor(processor.ProcessorABC):
                     continue
                 mask = region_masks[f.region]
                 if f.mask is not None:
-                    mask = mask & ak.fill_none(f.mask, False)
+                    mask = mask & _mask(f.mask)
                 if keep is not None:
                     mask = mask & keep
                 wsets = [(variation.name, weight)]
@@ -250,10 +264,11 @@ class SearchProcessor(processor.ProcessorABC):
                 sel = region_masks[res.eventlist_region or next(iter(res.regions))]
                 if keep is not None:
                     sel = sel & keep
-                eventlist = {k: ak.fill_none(v, np.nan)[sel] for k, v in res.eventlist.items()}
-            cut_names = {rname: region.names for rname, region in res.regions.items()}
+                eventlist = {k: _flat(v, None)[0][sel] for k, v in res.eventlist.items()}
+            # a set of (region, step, name): sets merge by union across chunks, lists would concatenate
+            cut_names = {(rname, i, n) for rname, region in res.regions.items() for i, n in enumerate(region.names)}
 
-        nevents = ak.num(events, axis=0)
+        nevents = ak.num(events, axis=0) if dask_mode else int(len(events))
         out: dict[str, Any] = {
             "hists": hists,
             "nevents": {sample: nevents},
@@ -264,7 +279,7 @@ class SearchProcessor(processor.ProcessorABC):
             filename = md.get("filename", "?")
             out["files"] = {sample: {filename: int(len(events))}}
             out["eventlist"] = {
-                sample: {k: processor.column_accumulator(ak.to_numpy(v).astype(np.float64)) for k, v in eventlist.items()}
+                sample: {k: processor.column_accumulator(np.asarray(v, dtype=np.float64)) for k, v in eventlist.items()}
             }
         else:
             out["files"] = {sample: {}}
@@ -280,14 +295,14 @@ class SearchProcessor(processor.ProcessorABC):
         npass = None
         cap = None
         for i, (name, mask) in enumerate(region.cuts):
-            m = ak.fill_none(mask, False)
+            m = _mask(mask)
             running = m if running is None else running & m
-            npass = ak.values_astype(running, np.int64) if npass is None else npass + running
+            npass = running * 1 if npass is None else npass + running * 1
             if name == region.blind_from:
                 cap = i
         if keep is not None and cap is not None:
-            # A hidden event counts only for the steps before blind_from.
-            npass = ak.where(keep, npass, np.minimum(npass, cap))
+            # A hidden event counts only for the steps before blind_from (ufuncs only: dask).
+            npass = keep * npass + (~keep) * np.minimum(npass, cap)
         return npass
 
     # ---------------------------------------------------------- postprocess
@@ -302,7 +317,10 @@ class SearchProcessor(processor.ProcessorABC):
         cf = hists.pop("__cutflow__")
         names_by_sample = accumulator.pop("cutflow_names", {})
         regions: dict[str, dict[str, dict[str, Any]]] = {}
-        for sample, names_by_region in names_by_sample.items():
+        for sample, entries in names_by_sample.items():
+            names_by_region: dict[str, list[str]] = {}
+            for rname, _, name in sorted(entries, key=lambda e: (e[0], e[1])):
+                names_by_region.setdefault(rname, []).append(name)
             for rname, names in names_by_region.items():
                 raw = cf[{"sample": sample, "region": rname, "kind": "raw"}].values()
                 wgt = cf[{"sample": sample, "region": rname, "kind": "weighted"}].values()
@@ -313,8 +331,8 @@ class SearchProcessor(processor.ProcessorABC):
                 regions.setdefault(rname, {})[sample] = {
                     "names": list(names), "raw": raw_c.astype(np.float64), "weighted": wgt_c,
                 }  # fmt: skip
-        first = next(iter(regions), None)
-        accumulator["cutflow"] = regions.get(first, {}) if first else {}
+        first = self.primary_region
+        accumulator["cutflow"] = regions.get(first, {})
         accumulator["cutflow_regions"] = regions
         evl = accumulator.get("eventlist", {})
         for sample, cols in evl.items():

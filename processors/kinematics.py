@@ -1,141 +1,226 @@
 """Kinematics shared by the searches, written once.
 
-Inputs are awkward four-vector records (``processors.behaviors``) or, for
-directions, anything with ``theta``/``phi`` or x/y/z; everything is plain
-awkward/numpy ufunc arithmetic so it runs on eager, virtual and dask-awkward
-arrays alike.
+Four-vectors here are :class:`P4` -- four component arrays (x, y, z, t) -- and
+every function is plain ufunc arithmetic on them. The same code therefore runs
+on numpy arrays (eager/virtual chunks: per-event quantities are converted to
+numpy once, which is ~100x cheaper per operation than awkward), on jagged
+awkward arrays (per-object quantities) and on dask-awkward arrays (dask mode).
+The awkward behaviours (``events.Track.as_muon + events.Photon``,
+``.boostCM_of(events.Beam)``) give the same numbers; the tests check both
+against an independent numpy calculation.
 
 The CMS frame is the basf2 one: boost the lab into the e+e- rest frame with
-the per-event beam four-vector (``events.Beam``), then measure polar angles
-from the e- beam direction in that frame (basf2 rotates the e- beam onto +z;
-taking the angle to the boosted e- direction is the same polar angle).
+the per-event beam four-vector, then measure polar angles from the e- beam
+direction in that frame (basf2 rotates the e- beam onto +z; the angle to the
+boosted e- direction is the same polar angle).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import awkward as ak
 import numpy as np
 
-from processors import behaviors
 from samples.constants import HER_ANGLE, HER_ENERGY
 
-# Nominal e- (HER) beam four-momentum in the lab, (x, y, z, t): defines the CMS z axis.
+# Nominal e- (HER) beam direction in the lab: defines the CMS z axis.
 _HER = (HER_ENERGY * np.sin(HER_ANGLE), 0.0, HER_ENERGY * np.cos(HER_ANGLE), HER_ENERGY)
 
 
-def _p4(x, y, z, t) -> ak.Array:
-    return ak.zip({"x": x, "y": y, "z": z, "t": t}, with_name="LorentzVector", behavior=behaviors.behavior)
+def _is_dask(a: Any) -> bool:
+    return type(a).__module__.startswith("dask_awkward")
 
 
-def sqrt_s(beam) -> ak.Array:
-    """Per-event centre-of-mass energy [GeV]."""
-    return beam.mass
+def as_columns(a: Any, fill: float = 0.0, dtype: type = np.float64) -> Any:
+    """Per-event awkward array -> numpy (missing -> ``fill``); dask and jagged arrays unchanged
+    (dask-awkward keeps its graph; jagged arrays stay awkward)."""
+    if _is_dask(a) or not isinstance(a, ak.Array):
+        return a
+    if a.ndim > 1:
+        return a
+    return ak.to_numpy(ak.fill_none(a, fill)).astype(dtype, copy=False)
 
 
-def to_cms(p4, beam):
-    """Four-vectors boosted into the e+e- rest frame of each event."""
-    return p4.boostCM_of(beam)
+@dataclass(frozen=True)
+class P4:
+    """A four-vector as four component arrays (any array library with numpy ufuncs)."""
+
+    x: Any
+    y: Any
+    z: Any
+    t: Any
+
+    @classmethod
+    def from_record(cls, rec: Any) -> P4:
+        """From an awkward record with vector behaviour (x/y/z/t are computed by vector)."""
+        return cls(rec.x, rec.y, rec.z, rec.t)
+
+    @classmethod
+    def from_pxpypzm(cls, px: Any, py: Any, pz: Any, mass: Any) -> P4:
+        return cls(px, py, pz, np.sqrt(px * px + py * py + pz * pz + mass * mass))
+
+    @classmethod
+    def from_angles(cls, e: Any, theta: Any, phi: Any) -> P4:
+        """A massless four-vector (photon) from its energy and direction."""
+        st = np.sin(theta)
+        return cls(e * st * np.cos(phi), e * st * np.sin(phi), e * np.cos(theta), e)
+
+    def __add__(self, o: P4) -> P4:
+        return P4(self.x + o.x, self.y + o.y, self.z + o.z, self.t + o.t)
+
+    def __sub__(self, o: P4) -> P4:
+        return P4(self.x - o.x, self.y - o.y, self.z - o.z, self.t - o.t)
+
+    @property
+    def p2(self) -> Any:
+        return self.x * self.x + self.y * self.y + self.z * self.z
+
+    @property
+    def p(self) -> Any:
+        return np.sqrt(self.p2)
+
+    @property
+    def pt(self) -> Any:
+        return np.hypot(self.x, self.y)
+
+    @property
+    def mass2(self) -> Any:
+        return self.t * self.t - self.p2
+
+    @property
+    def mass(self) -> Any:
+        m2 = self.mass2
+        return np.sign(m2) * np.sqrt(np.abs(m2))
+
+    @property
+    def theta(self) -> Any:
+        return np.arctan2(self.pt, self.z)
+
+    @property
+    def phi(self) -> Any:
+        return np.arctan2(self.y, self.x)
+
+    @property
+    def cos_theta(self) -> Any:
+        return self.z / self.p
 
 
-def electron_beam_direction_cms(beam):
-    """Unit three-vector (x, y, z) of the e- beam in the CMS of each event."""
-    her = _p4(
-        _HER[0] + 0.0 * beam.px, _HER[1] + 0.0 * beam.px, _HER[2] + 0.0 * beam.px, _HER[3] + 0.0 * beam.px
-    )
-    h = her.boostCM_of(beam)
-    norm = np.sqrt(h.x**2 + h.y**2 + h.z**2)
-    return h.x / norm, h.y / norm, h.z / norm
+def beam_p4(events: Any) -> P4:
+    """Per-event e+e- four-vector (lab) from the event columns, as numpy in eager mode."""
+    return P4(*(as_columns(events[f"beam_{c}"]) for c in ("px", "py", "pz", "E")))
 
 
-def cos_angle(ax, ay, az, bx, by, bz):
-    """Cosine of the angle between two three-vectors given by components (clipped to [-1, 1])."""
+def boost(p: P4, bx: Any, by: Any, bz: Any) -> P4:
+    """Lorentz boost of ``p`` by velocity (bx, by, bz)."""
+    b2 = bx * bx + by * by + bz * bz
+    gamma = 1.0 / np.sqrt(1.0 - b2)
+    bp = bx * p.x + by * p.y + bz * p.z
+    k = (gamma - 1.0) * bp / b2 + gamma * p.t
+    return P4(p.x + k * bx, p.y + k * by, p.z + k * bz, gamma * (p.t + bp))
+
+
+def to_cms(p: P4, beam: P4) -> P4:
+    """``p`` in the e+e- rest frame of each event (boost by -beta of the beam)."""
+    return boost(p, -beam.x / beam.t, -beam.y / beam.t, -beam.z / beam.t)
+
+
+def sqrt_s(beam: P4) -> Any:
+    return np.sqrt(beam.mass2)
+
+
+def electron_beam_axis_cms(beam: P4) -> tuple[Any, Any, Any]:
+    """Unit vector of the nominal e- beam direction in each event's CMS."""
+    one = 0.0 * beam.t + 1.0
+    her = to_cms(P4(_HER[0] * one, _HER[1] * one, _HER[2] * one, _HER[3] * one), beam)
+    n = her.p
+    return her.x / n, her.y / n, her.z / n
+
+
+def cos_angle(ax: Any, ay: Any, az: Any, bx: Any, by: Any, bz: Any) -> Any:
+    """Cosine of the angle between two three-vectors (clipped to [-1, 1])."""
     dot = ax * bx + ay * by + az * bz
-    norm = np.sqrt((ax**2 + ay**2 + az**2) * (bx**2 + by**2 + bz**2))
+    norm = np.sqrt((ax * ax + ay * ay + az * az) * (bx * bx + by * by + bz * bz))
     return np.minimum(np.maximum(dot / norm, -1.0), 1.0)  # np.clip is no ufunc (dask-awkward)
 
 
-def angle(a, b):
-    """3D opening angle [rad] between two vector records (x/y/z via vector)."""
+def angle(a: P4, b: P4) -> Any:
+    """3D opening angle [rad] between the momenta of two four-vectors."""
     return np.arccos(cos_angle(a.x, a.y, a.z, b.x, b.y, b.z))
 
 
-def opening_angle_cms(a, b, beam):
-    """3D opening angle [rad] between two four-vectors in the CMS."""
+def opening_angle_cms(a: P4, b: P4, beam: P4) -> Any:
+    """3D opening angle [rad] in the CMS."""
     return angle(to_cms(a, beam), to_cms(b, beam))
 
 
-def cos_theta_cms(p4, beam):
-    """cos of the CMS polar angle (to the e- beam direction) of four-vectors."""
-    c = to_cms(p4, beam)
-    ex, ey, ez = electron_beam_direction_cms(beam)
-    return cos_angle(c.x, c.y, c.z, ex, ey, ez)
+def cos_theta_cms(p: P4, beam: P4) -> Any:
+    """cos of the CMS polar angle (to the e- beam direction)."""
+    c = to_cms(p, beam)
+    return cos_angle(c.x, c.y, c.z, *electron_beam_axis_cms(beam))
 
 
-def recoil(beam, system):
-    """Recoil four-vector (lab) against ``system``: beam - system."""
+def recoil(beam: P4, system: P4) -> P4:
+    """Recoil four-vector (lab) against ``system``."""
     return beam - system
 
 
-def recoil_mass2(beam, system):
+def recoil_mass2(beam: P4, system: P4) -> Any:
     """M^2_recoil = s + M^2 - 2 sqrt(s) E*_system (the paper's formula, E* in the CMS)."""
     s = beam.mass2
-    e_cms = to_cms(system, beam).t
-    return s + system.mass2 - 2.0 * np.sqrt(s) * e_cms
+    return s + system.mass2 - 2.0 * np.sqrt(s) * to_cms(system, beam).t
 
 
-def recoil_theta_cms(beam, system):
-    """Polar angle [rad] of the recoil momentum in the CMS (= direction of -p*_system)."""
+def recoil_theta_cms(beam: P4, system: P4) -> Any:
+    """Polar angle [rad] of the recoil momentum in the CMS (direction of -p*_system)."""
     c = to_cms(system, beam)
-    ex, ey, ez = electron_beam_direction_cms(beam)
-    return np.arccos(cos_angle(-c.x, -c.y, -c.z, ex, ey, ez))
+    return np.arccos(cos_angle(-c.x, -c.y, -c.z, *electron_beam_axis_cms(beam)))
 
 
-def helicity_cos(daughter, parent, beam):
-    """cos of the helicity angle: the daughter direction in the parent's rest frame
+def helicity_cos(daughter: P4, parent: P4, beam: P4) -> Any:
+    """cos of the helicity angle: the daughter's direction in the parent rest frame
     relative to the parent's direction in the CMS."""
-    parent_cms = to_cms(parent, beam)
-    d = to_cms(daughter, beam).boostCM_of(parent_cms)
-    return cos_angle(d.x, d.y, d.z, parent_cms.x, parent_cms.y, parent_cms.z)
+    pc = to_cms(parent, beam)
+    d = boost(to_cms(daughter, beam), -pc.x / pc.t, -pc.y / pc.t, -pc.z / pc.t)
+    return cos_angle(d.x, d.y, d.z, pc.x, pc.y, pc.z)
 
 
-def unit_from_angles(theta, phi):
-    """(x, y, z) unit vector components from polar and azimuthal angles."""
+def unit_from_angles(theta: Any, phi: Any) -> tuple[Any, Any, Any]:
     st = np.sin(theta)
     return st * np.cos(phi), st * np.sin(phi), np.cos(theta)
 
 
-def within_cone(theta, phi, axis_theta, axis_phi, half_angle):
-    """True for directions (theta, phi) -- e.g. jagged photons -- within ``half_angle``
-    [rad] of a per-event axis (axis_theta, axis_phi)."""
-    a = unit_from_angles(theta, phi)
-    b = unit_from_angles(axis_theta, axis_phi)
-    return cos_angle(*a, *b) > np.cos(half_angle)
+def within_cone(theta: Any, phi: Any, axis_theta: Any, axis_phi: Any, half_angle: float) -> Any:
+    """True for directions (theta, phi) -- e.g. jagged photons -- within ``half_angle`` [rad]
+    of a per-event axis."""
+    return cos_angle(*unit_from_angles(theta, phi), *unit_from_angles(axis_theta, axis_phi)) > np.cos(half_angle)
 
 
-def extra_energy(photons, mask=None):
-    """Sum of the photon (unmatched ECL cluster) energies per event [GeV], optionally of a subset."""
+def extra_energy(photons: Any, mask: Any = None) -> Any:
+    """Summed photon (unmatched ECL cluster) energy per event [GeV], optionally of a subset."""
     energies = photons.E if mask is None else photons.E[mask]
-    return ak.sum(energies, axis=1)
+    return as_columns(ak.sum(energies, axis=1))
 
 
-def pair_pt(system):
-    """Transverse momentum (lab) of a four-vector."""
-    return np.hypot(system.x, system.y)
-
-
-def nth_candidate(objects, i: int, mass=None):
-    """The ``i``-th object of each event as a four-vector record (x, y, z, t, charge)
-    with no missing values: events with fewer objects get a zero vector (their
-    angles are NaN, so every comparison on them is False). ``mass`` overrides the
-    objects' own mass (a number or a per-object array)."""
+def nth(objects: Any, i: int, mass: Any = None) -> P4:
+    """The ``i``-th object (px, py, pz records, e.g. tracks) of each event as a per-event P4;
+    events with fewer objects get a zero vector (angles NaN: every comparison False).
+    ``mass``: a number, or a jagged per-object array; default the objects' ``mass`` field."""
     padded = ak.pad_none(objects, i + 1, axis=1)[:, i]
-    # float64: the recoil mass^2 is a difference of ~ s-sized numbers.
-    x = ak.values_astype(ak.fill_none(padded.px, 0.0), np.float64)
-    y = ak.values_astype(ak.fill_none(padded.py, 0.0), np.float64)
-    z = ak.values_astype(ak.fill_none(padded.pz, 0.0), np.float64)
-    m = ak.fill_none(padded.mass, 0.0) if mass is None else mass
-    if not isinstance(m, (int, float)):
-        m = ak.fill_none(ak.pad_none(m, i + 1, axis=1)[:, i], 0.0) if m.ndim > 1 else m
-    t = np.sqrt(x**2 + y**2 + z**2 + m**2)
-    charge = ak.fill_none(padded.charge, 0)
-    return ak.zip({"x": x, "y": y, "z": z, "t": t, "charge": charge}, with_name="Candidate", behavior=behaviors.behavior)
+    px, py, pz = (as_columns(padded[c]) for c in ("px", "py", "pz"))
+    if mass is None:
+        mass = padded.mass
+    elif not isinstance(mass, (int, float)):
+        mass = ak.pad_none(mass, i + 1, axis=1)[:, i]
+    m = as_columns(mass) if not isinstance(mass, (int, float)) else mass
+    if _is_dask(px):
+        px, py, pz = (ak.fill_none(c, 0.0) for c in (px, py, pz))
+        m = m if isinstance(m, (int, float)) else ak.fill_none(m, 0.0)
+    return P4.from_pxpypzm(px, py, pz, m)
+
+
+def nth_field(objects: Any, i: int, name: str, fill: float = np.nan) -> Any:
+    """Field ``name`` of the ``i``-th object per event (``fill`` where absent)."""
+    col = ak.pad_none(objects, i + 1, axis=1)[:, i][name]
+    return as_columns(col, fill) if not _is_dask(col) else ak.fill_none(col, fill)

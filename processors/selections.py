@@ -98,11 +98,12 @@ def photon_veto(
     ``cone_deg`` of the recoil direction (lab), total extra ECL energy not above
     ``extra_energy_max``, and -- where the ECL has gaps -- no KLM cluster lying in an
     ECL gap within the cone (photons crossing the gaps shower in the KLM)."""
-    no_photon = ~ak.any(photons_in_cone(photons, recoil_theta, recoil_phi, cone_deg, photon_min_energy), axis=1)
-    passes = no_photon & (K.extra_energy(photons) <= extra_energy_max)
+    in_cone = photons_in_cone(photons, recoil_theta, recoil_phi, cone_deg, photon_min_energy)
+    passes = ~K.as_columns(ak.any(in_cone, axis=1), False, bool)
+    passes = passes & (K.extra_energy(photons) <= extra_energy_max)
     if use_klm_in_ecl_gaps and klm is not None:
         klm_cone = K.within_cone(klm.theta, klm.phi, recoil_theta, recoil_phi, cone_deg * DEG)
-        passes = passes & ~ak.any(klm_cone & in_ecl_gap(klm.theta), axis=1)
+        passes = passes & ~K.as_columns(ak.any(klm_cone & in_ecl_gap(klm.theta), axis=1), False, bool)
     return passes
 
 
@@ -120,7 +121,7 @@ def trigger(events, bits: Iterable[str]):
     missing = [b for b in bits if b not in fields]
     if missing:
         raise KeyError(f"trigger branches {missing} not in the input file; regenerate it with the current format")
-    out = events[bits[0]]
+    out = K.as_columns(events[bits[0]], False, bool)
     for b in bits[1:]:
-        out = out | events[b]
+        out = out | K.as_columns(events[b], False, bool)
     return out

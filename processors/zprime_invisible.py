@@ -99,32 +99,30 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         }
 
     def analyze(self, events, variation: Variation) -> SearchResult:
-        beam = events.Beam
+        beam = K.beam_p4(events)
         tracks = variation.tracks(events.Track)
-        ntrk = ak.num(tracks, axis=1)
-        ip = S.from_ip(tracks)
-        n_ip = ak.sum(ip, axis=1)
-        t1 = K.nth_candidate(tracks, 0, M_MU)
-        t2 = K.nth_candidate(tracks, 1, M_MU)
+        ntrk = K.as_columns(ak.num(tracks, axis=1), 0, np.int64)
+        n_ip = K.as_columns(ak.sum(S.from_ip(tracks), axis=1), 0, np.int64)
+        t1, t2 = K.nth(tracks, 0, M_MU), K.nth(tracks, 1, M_MU)
         pair = t1 + t2
         m2 = K.recoil_mass2(beam, pair)
         theta_cms = K.recoil_theta_cms(beam, pair)
         rec = K.recoil(beam, pair)
         rec_theta, rec_phi = rec.theta, rec.phi
         opening = np.degrees(K.opening_angle_cms(t1, t2, beam))
+        q1, q2 = K.nth_field(tracks, 0, "charge", 0), K.nth_field(tracks, 1, "charge", 0)
+        muid1, muid2 = K.nth_field(tracks, 0, "muonID", 0), K.nth_field(tracks, 1, "muonID", 0)
+        eid1, eid2 = K.nth_field(tracks, 0, "electronID", 0), K.nth_field(tracks, 1, "electronID", 0)
 
-        pad = ak.pad_none(tracks, 2, axis=1)
-        muid = ak.fill_none(pad.muonID[:, 0] > MUON_ID_MIN, False) & ak.fill_none(pad.muonID[:, 1] > MUON_ID_MIN, False)
-        eid = ak.fill_none(pad.electronID > ELECTRON_ID_MIN, False)
-        mid = ak.fill_none(pad.muonID > MUON_ID_MIN, False)
-        is_e = eid & ~mid
-        is_mu = mid & ~eid
-        emu = (is_e[:, 0] & is_mu[:, 1]) | (is_mu[:, 0] & is_e[:, 1])
-        ee = is_e[:, 0] & is_e[:, 1]
+        muid = (muid1 > MUON_ID_MIN) & (muid2 > MUON_ID_MIN)
+        is_e1, is_e2 = (eid1 > ELECTRON_ID_MIN) & (muid1 <= MUON_ID_MIN), (eid2 > ELECTRON_ID_MIN) & (muid2 <= MUON_ID_MIN)
+        is_mu1, is_mu2 = (muid1 > MUON_ID_MIN) & (eid1 <= ELECTRON_ID_MIN), (muid2 > MUON_ID_MIN) & (eid2 <= ELECTRON_ID_MIN)
+        emu = (is_e1 & is_mu2) | (is_mu1 & is_e2)
+        ee = is_e1 & is_e2
 
         trigger = S.trigger(events, ["trg_ffo"])
         two_tracks = (n_ip == 2) & (ntrk == 2)
-        opposite = (t1.charge * t2.charge) < 0
+        opposite = (q1 * q2) < 0
         barrel = S.in_ecl_barrel(rec_theta, exclude_gap90=True)
         veto = S.photon_veto(
             events.Photon, events.KLMCluster, rec_theta, rec_phi,
@@ -132,7 +130,7 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         )  # fmt: skip
         not_b2b = opening < OPENING_ANGLE_MAX_DEG
         in_range = (m2 >= M2_RANGE[0]) & (m2 < M2_RANGE[1])
-        everything = ak.ones_like(ntrk, dtype=bool)
+        everything = ntrk >= 0
 
         sr = Region(
             [("all", everything), ("trigger", trigger), ("two_ip_tracks_no_extra", two_tracks),
@@ -142,21 +140,24 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         )  # fmt: skip
         presel = Region(sr.cuts[:6])
 
-        # mu mu gamma control sample: a hard photon, E*(mu mu gamma) ~ sqrt(s).
+        # mu mu gamma control sample: the hardest photon above 1 GeV, E*(mu mu gamma) ~ sqrt(s).
         photons = events.Photon
-        hard = photons.E > MUMUGAMMA_PHOTON_E_MIN
-        g = ak.firsts(photons[hard][ak.argmax(photons.E[hard], axis=1, keepdims=True)])
-        has_g = ak.fill_none(ak.num(photons[hard], axis=1) > 0, False)
-        ge = ak.values_astype(ak.fill_none(g.E, 0.0), np.float64)
-        gx, gy, gz = (ge * c for c in K.unit_from_angles(ak.fill_none(g.theta, 0.0), ak.fill_none(g.phi, 0.0)))
-        gamma = ak.zip({"x": gx, "y": gy, "z": gz, "t": ge}, with_name="LorentzVector", behavior=pair.behavior)
+        hardest = ak.argmax(photons.E, axis=1, keepdims=True)
+        g_e = K.as_columns(ak.firsts(photons.E[hardest]), 0.0)
+        g_theta = K.as_columns(ak.firsts(photons.theta[hardest]), 0.0)
+        g_phi = K.as_columns(ak.firsts(photons.phi[hardest]), 0.0)
+        if K._is_dask(g_e):
+            g_e, g_theta, g_phi = (ak.fill_none(c, 0.0) for c in (g_e, g_theta, g_phi))
+        gamma = K.P4.from_angles(g_e, g_theta, g_phi)
         e_cms_mmg = K.to_cms(pair + gamma, beam).t
         mmg_window = (e_cms_mmg > MUMUGAMMA_ECMS_RANGE[0]) & (e_cms_mmg < MUMUGAMMA_ECMS_RANGE[1])
-        cr_mmg = Region(sr.cuts[:5] + [("hard_photon", has_g), ("ecms_window", mmg_window)])
+        cr_mmg = Region(sr.cuts[:5] + [("hard_photon", g_e > MUMUGAMMA_PHOTON_E_MIN), ("ecms_window", mmg_window)])
 
-        # e mu and e e control samples: per-track mass from its ID.
-        masses = ak.where(ak.fill_none(tracks.electronID > ELECTRON_ID_MIN, False), M_E, M_MU)
-        e1, e2 = K.nth_candidate(tracks, 0, masses), K.nth_candidate(tracks, 1, masses)
+        # e mu and e e control samples: each track gets the mass its ID says.
+        m_1 = M_MU + (M_E - M_MU) * (eid1 > ELECTRON_ID_MIN)
+        m_2 = M_MU + (M_E - M_MU) * (eid2 > ELECTRON_ID_MIN)
+        e1 = K.P4.from_pxpypzm(t1.x, t1.y, t1.z, m_1)
+        e2 = K.P4.from_pxpypzm(t2.x, t2.y, t2.z, m_2)
         pair_e = e1 + e2
         m2_e = K.recoil_mass2(beam, pair_e)
         rec_e = K.recoil(beam, pair_e)
@@ -166,40 +167,39 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
             cone_deg=PHOTON_VETO_CONE_DEG, photon_min_energy=PHOTON_VETO_MIN_E, extra_energy_max=EXTRA_ENERGY_MAX,
         )  # fmt: skip
         not_b2b_e = np.degrees(K.opening_angle_cms(e1, e2, beam)) < OPENING_ANGLE_MAX_DEG
-        base_e = [("all", everything), ("trigger", trigger), ("two_ip_tracks_no_extra", two_tracks), ("opposite_charge", opposite)]
-        cr_emu = Region(base_e + [("e_mu_id", emu), ("recoil_in_barrel", barrel_e), ("photon_veto", veto_e), ("not_back_to_back", not_b2b_e)])
+        base_e = sr.cuts[:4]
+        cr_emu = Region(base_e + [("e_mu_id", emu), ("recoil_in_barrel", barrel_e), ("photon_veto", veto_e),
+                                  ("not_back_to_back", not_b2b_e)])  # fmt: skip
         cr_ee = Region(base_e + [("e_e_id", ee), ("recoil_in_barrel", barrel_e), ("m2_below_1", m2_e < EE_M2_MAX)])
 
         # Per-muon ID uncertainty -> event weight ratio (both muons).
-        p1, p2 = np.sqrt(t1.x**2 + t1.y**2 + t1.z**2), np.sqrt(t2.x**2 + t2.y**2 + t2.z**2)
-        d1 = ak.where(p1 < MUID_UNC_P_SPLIT, MUID_REL_UNC_LOW_P, MUID_REL_UNC_HIGH_P)
-        d2 = ak.where(p2 < MUID_UNC_P_SPLIT, MUID_REL_UNC_LOW_P, MUID_REL_UNC_HIGH_P)
+        d1 = MUID_REL_UNC_HIGH_P + (MUID_REL_UNC_LOW_P - MUID_REL_UNC_HIGH_P) * (t1.p < MUID_UNC_P_SPLIT)
+        d2 = MUID_REL_UNC_HIGH_P + (MUID_REL_UNC_LOW_P - MUID_REL_UNC_HIGH_P) * (t2.p < MUID_UNC_P_SPLIT)
 
-        both_p = ak.concatenate([p1[:, None], p2[:, None]], axis=1)
-        cos1 = t1.z / p1
-        cos2 = t2.z / p2
-        both_cos = ak.concatenate([cos1[:, None], cos2[:, None]], axis=1)
         fills = [
             Fill("template", "sr", {"m2_recoil": m2, "theta_recoil": theta_cms}),
             Fill("m2_recoil", "sr", {"m2_recoil": m2}),
-            Fill("var_mu_p", "sr", {"p": both_p}),
-            Fill("var_mu_cos_theta", "sr", {"cos_theta": both_cos}),
+            Fill("var_mu_p", "sr", {"p": t1.p}),
+            Fill("var_mu_p", "sr", {"p": t2.p}),
+            Fill("var_mu_cos_theta", "sr", {"cos_theta": t1.cos_theta}),
+            Fill("var_mu_cos_theta", "sr", {"cos_theta": t2.cos_theta}),
             Fill("var_opening_angle_cms", "sr", {"angle": opening}),
-            Fill("var_pair_pt", "sr", {"pt": K.pair_pt(pair)}),
+            Fill("var_pair_pt", "sr", {"pt": pair.pt}),
             Fill("var_m_mumu", "sr", {"m": pair.mass}),
             Fill("var_recoil_theta_lab", "sr", {"theta": np.degrees(rec_theta)}),
             Fill("nm1_extra_energy", "presel", {"e": K.extra_energy(events.Photon)}, mask=not_b2b & in_range),
             Fill("nm1_opening_angle_cms", "presel", {"angle": opening}, mask=veto & in_range),
             Fill("cr_mumugamma_m2_recoil", "mumugamma", {"m2_recoil": m2}),
             Fill("cr_emu_m2_recoil", "emu", {"m2_recoil": m2_e}),
-            Fill("cr_ee_m2_recoil", "ee", {"m2_recoil": m2_e, "veto_passed": ak.values_astype(veto_e, np.int64)}),
+            Fill("cr_ee_m2_recoil", "ee", {"m2_recoil": m2_e, "veto_passed": veto_e * 1}),
         ]
-        signal_region = two_tracks & opposite & muid & barrel & veto & not_b2b & in_range & trigger
+        signal_region = trigger & two_tracks & opposite & muid & barrel & veto & not_b2b & in_range
         return SearchResult(
             regions={"sr": sr, "presel": presel, "mumugamma": cr_mmg, "emu": cr_emu, "ee": cr_ee},
             fills=fills,
             signal_region=signal_region,
             weight_variations={"muid_up": (1 + d1) * (1 + d2), "muid_down": (1 - d1) * (1 - d2)},
-            eventlist={"run": events.run, "event": events.event, "m2_recoil": m2, "theta_recoil": theta_cms},
+            eventlist={"run": K.as_columns(events.run), "event": K.as_columns(events.event),
+                       "m2_recoil": m2, "theta_recoil": theta_cms},  # fmt: skip
             eventlist_region="sr",
         )

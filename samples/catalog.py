@@ -209,7 +209,9 @@ def parse_catalog(data: dict[str, Any], path: str = "<memory>", base_dir: str | 
 def load_catalog(path: str | Path) -> Catalog:
     path = Path(path)
     if not path.exists():
-        raise CatalogError(f"catalog {path} does not exist; build it with `make samples` or `b2dark generate`")
+        raise CatalogError(
+            f"catalog {path} does not exist; build it with `make samples` or `b2dark generate`"
+        )
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:

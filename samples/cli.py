@@ -34,7 +34,18 @@ from samples.catalog import Catalog, CatalogError, FileEntry, ModelParams, Sampl
 
 FORMATS = ("root", "parquet")
 SUFFIX = {"root": ".root", "parquet": ".parquet"}
-TASK_KEYS = {"name", "process", "n", "seed", "params", "filter", "filter_options", "masses", "chunk_size", "doc"}
+TASK_KEYS = {
+    "name",
+    "process",
+    "n",
+    "seed",
+    "params",
+    "filter",
+    "filter_options",
+    "masses",
+    "chunk_size",
+    "doc",
+}
 PD_KEYS = {"name", "lumi_fb", "seed", "backgrounds", "inject", "doc"}
 
 
@@ -103,7 +114,9 @@ def parse_recipe(path: Path) -> tuple[list[Task], list[PseudoTask], dict[str, An
         raise RecipeError(f"recipe {path}: expected a mapping with a 'samples' list")
     tasks: list[Task] = []
     for i, s in enumerate(data.get("samples") or []):
-        where = f"recipe {path}: samples[{i}]" + (f" ({s.get('name')})" if isinstance(s, dict) and s.get("name") else "")
+        where = f"recipe {path}: samples[{i}]" + (
+            f" ({s.get('name')})" if isinstance(s, dict) and s.get("name") else ""
+        )
         if not isinstance(s, dict):
             raise RecipeError(f"{where}: expected a mapping")
         unknown = set(s) - TASK_KEYS
@@ -115,7 +128,10 @@ def parse_recipe(path: Path) -> tuple[list[Task], list[PseudoTask], dict[str, An
         masses = s.get("masses")
         variants = [(s["name"], dict(s.get("params") or {}))]
         if masses:
-            variants = [(f"{s['name']}_m{_mass_tag(float(m))}", {**(s.get("params") or {}), "mass": float(m)}) for m in masses]
+            variants = [
+                (f"{s['name']}_m{_mass_tag(float(m))}", {**(s.get("params") or {}), "mass": float(m)})
+                for m in masses
+            ]
         for k, (name, params) in enumerate(variants):
             tasks.append(
                 Task(
@@ -187,7 +203,13 @@ def run_task(t: Task, out: Path, formats: list[str]) -> tuple[str, dict[str, Any
     t0 = time.perf_counter()
     proc = registry.get(t.process)
     s = pipeline.generate(
-        t.process, t.n, t.seed, t.params, filter_name=t.filter, filter_options=t.filter_options, chunk_size=t.chunk_size
+        t.process,
+        t.n,
+        t.seed,
+        t.params,
+        filter_name=t.filter,
+        filter_options=t.filter_options,
+        chunk_size=t.chunk_size,
     )
     files = _write_files(t.name, s.columns, out, formats, mc=True)
     entry = SampleEntry(
@@ -209,7 +231,9 @@ def run_task(t: Task, out: Path, formats: list[str]) -> tuple[str, dict[str, Any
     return t.name, entry.model_dump(mode="json"), time.perf_counter() - t0
 
 
-def run_pseudo(p: PseudoTask, catalog: Catalog, out: Path, formats: list[str]) -> tuple[str, dict[str, Any], float]:
+def run_pseudo(
+    p: PseudoTask, catalog: Catalog, out: Path, formats: list[str]
+) -> tuple[str, dict[str, Any], float]:
     from samples.generator import registry
     from samples.pseudodata import Component, make_pseudodata
 
@@ -278,15 +302,23 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--list", action="store_true", help="list the known processes and exit")
     ap.add_argument("--n", type=int, default=10_000, help="events to generate (before the filter)")
     ap.add_argument("--seed", type=int, default=None, help="random seed (default: from the sample name)")
-    ap.add_argument("--param", action="append", metavar="KEY=VALUE", help="model parameter, repeatable (mass=1.0)")
+    ap.add_argument(
+        "--param", action="append", metavar="KEY=VALUE", help="model parameter, repeatable (mass=1.0)"
+    )
     ap.add_argument("--filter", default="default", help="generator-level filter name, or 'none'")
     ap.add_argument("--name", help="sample name (default: process[_m<mass>])")
-    ap.add_argument("--lumi-fb", type=float, default=None, help="luminosity MC is normalised to (catalog lumi_fb)")
-    ap.add_argument("--out", type=Path, default=Path("data/samples"), help="output directory (catalog.yaml inside)")
+    ap.add_argument(
+        "--lumi-fb", type=float, default=None, help="luminosity MC is normalised to (catalog lumi_fb)"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=Path("data/samples"), help="output directory (catalog.yaml inside)"
+    )
     ap.add_argument("--format", action="append", choices=FORMATS, help="file format(s); default root")
     ap.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
     ap.add_argument("--only", action="append", help="with --recipe: only these sample names")
-    ap.add_argument("--skip-missing", action="store_true", help="skip processes whose generator does not exist yet")
+    ap.add_argument(
+        "--skip-missing", action="store_true", help="skip processes whose generator does not exist yet"
+    )
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap
 
@@ -313,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
                 pseudo = [p for p in pseudo if p.name in args.only]
         else:
             params = parse_params(args.param)
-            name = args.name or (f"{args.process}_m{_mass_tag(float(params['mass']))}" if "mass" in params else args.process)
+            name = args.name or (
+                f"{args.process}_m{_mass_tag(float(params['mass']))}" if "mass" in params else args.process
+            )
             seed = args.seed if args.seed is not None else stable_seed(name)
             tasks = [Task(name, args.process, args.n, seed, params, args.filter)]
             pseudo, settings = [], {}
@@ -328,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
             if registry.get(t.process).available():
                 ready.append(t)
             elif args.skip_missing or args.recipe is not None:
-                print(f"b2dark generate: skipping {t.name!r}: generator for {t.process!r} not available yet", file=sys.stderr)
+                print(
+                    f"b2dark generate: skipping {t.name!r}: generator for {t.process!r} not available yet",
+                    file=sys.stderr,
+                )
             else:
                 raise RecipeError(f"process {t.process!r}: generator not available yet (see --list)")
     except (RecipeError, CatalogError, ValueError, KeyError, NotImplementedError) as err:
@@ -385,7 +422,9 @@ def main(argv: list[str] | None = None) -> int:
             errors.append(f"{p.name}: {type(err).__name__}: {err}")
     bar.close()
     catalog.save(cat_path)
-    print(f"b2dark generate: {len(catalog.samples)} samples in {cat_path} ({time.perf_counter() - t_start:.1f} s)")
+    print(
+        f"b2dark generate: {len(catalog.samples)} samples in {cat_path} ({time.perf_counter() - t_start:.1f} s)"
+    )
     if errors:
         return _fail("some samples failed:\n  " + "\n  ".join(errors))
     return 0

@@ -226,3 +226,26 @@ TRACK_IP_Z0_MAX: float = 2.0  # [cm]
 # halves at theta ~ 90 deg (seed 002: "recoil momentum within the ECL barrel
 # excluding gap at 90 deg"). Its width here is an assumption (+-1 deg).
 ECL_BARREL_GAP90_HALF_WIDTH_DEG: float = 1.0
+
+# --------------------------------------------------------------------------
+# tau lepton decays (helper A2, samples/generator/tau.py). Branching fractions
+# PDG 2024 (R.L. Workman et al., Review of Particle Physics, tau- listings);
+# `particle` carries masses/widths but no branching fractions.
+# --------------------------------------------------------------------------
+TAU_CTAU_CM: float = TAU_LIFETIME_NS * SPEED_OF_LIGHT_CM_PER_NS  # ~ 87 um
+TAU_BR_PDG: dict[str, float] = {
+    "e": 0.1782,  # tau- -> e- nubar_e nu_tau
+    "mu": 0.1739,  # tau- -> mu- nubar_mu nu_tau
+    "pi": 0.1082,  # tau- -> pi- nu_tau
+    "rho": 0.2549,  # tau- -> pi- pi0 nu_tau (rho dominated)
+    "3prong": 0.0902,  # tau- -> pi- pi- pi+ nu_tau (ex. K0)
+    "pi2pi0": 0.0926,  # tau- -> pi- 2pi0 nu_tau (ex. K0)
+}
+M_A1: float = Particle.from_pdgid(20213).mass / 1000.0  # a1(1260), `particle`
+GAMMA_A1: float = Particle.from_pdgid(20213).width / 1000.0
+KS_CTAU_CM: float = Particle.from_pdgid(310).lifetime * SPEED_OF_LIGHT_CM_PER_NS  # ~ 2.68 cm
+# Fermi constant and weak mixing angle (PDG 2024, "Physical constants";
+# sin^2 theta_W MS-bar at M_Z) -- used for e+e- -> nu nubar (gamma).
+G_FERMI: float = 1.1663788e-5  # [GeV^-2]
+SIN2_THETA_W: float = 0.23129
+M_Z: float = 91.1880  # [GeV]

@@ -61,7 +61,9 @@ def take_events(cols: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.nd
     return out
 
 
-def generate_component(comp: Component, n_target: int, seed: int, chunk_size: int = pipeline.DEFAULT_CHUNK) -> dict:
+def generate_component(
+    comp: Component, n_target: int, seed: int, chunk_size: int = pipeline.DEFAULT_CHUNK
+) -> dict:
     """Exactly ``n_target`` events passing the filter (generated in rounds, each with its own seed)."""
     parts = []
     have = 0
@@ -85,7 +87,9 @@ def generate_component(comp: Component, n_target: int, seed: int, chunk_size: in
         have += take
         round_ += 1
         if round_ > 50:
-            raise RuntimeError(f"pseudo-data: process {comp.process!r} passes its filter too rarely to reach {n_target} events")
+            raise RuntimeError(
+                f"pseudo-data: process {comp.process!r} passes its filter too rarely to reach {n_target} events"
+            )
     return pipeline.concat_columns(parts) if parts else {}
 
 

@@ -16,7 +16,9 @@ from samples.generator import registry
 from samples.generator.truth import TruthEvents
 
 
-def _pack(n: int, parts: list[tuple[int, np.ndarray, int, bool, float]], event: dict | None = None) -> TruthEvents:
+def _pack(
+    n: int, parts: list[tuple[int, np.ndarray, int, bool, float]], event: dict | None = None
+) -> TruthEvents:
     """Fixed multiplicity: parts = [(pdg, p4 (n, 4), mother slot, final, ctau)]."""
     k = len(parts)
     p4 = np.stack([p[1] for p in parts], axis=1).reshape(-1, 4)
@@ -34,7 +36,9 @@ def _pack(n: int, parts: list[tuple[int, np.ndarray, int, bool, float]], event: 
     )
 
 
-def toy_mumu(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, lepton: int = 13, **_: object) -> TruthEvents:
+def toy_mumu(
+    n: int, rng: np.random.Generator, sqrt_s: np.ndarray, lepton: int = 13, **_: object
+) -> TruthEvents:
     """e+e- -> l+l- gamma: photon along the beam axis (ISR-like, 1/x spectrum), lepton pair 1 + cos^2."""
     x = np.exp(rng.uniform(np.log(1e-4), np.log(0.5), n))
     k = 0.5 * sqrt_s * x  # photon energy when the recoil has mass sqrt(s (1 - x))
@@ -48,7 +52,9 @@ def toy_mumu(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, lepton: int =
     m = C.M_MU if lepton == 13 else C.M_E
     mu_minus, mu_plus = lz.two_body_decay_rest(lz.mass(system), m, m, ct, phi)
     mu_minus, mu_plus = lz.boost_from_rest_of(mu_minus, system), lz.boost_from_rest_of(mu_plus, system)
-    return _pack(n, [(lepton, mu_minus, -1, True, 0.0), (-lepton, mu_plus, -1, True, 0.0), (22, gamma, -1, True, 0.0)])
+    return _pack(
+        n, [(lepton, mu_minus, -1, True, 0.0), (-lepton, mu_plus, -1, True, 0.0), (22, gamma, -1, True, 0.0)]
+    )
 
 
 def toy_ks(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, **_: object) -> TruthEvents:
@@ -62,7 +68,9 @@ def toy_ks(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, **_: object) ->
     return _pack(n, parts)
 
 
-def toy_invisible(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, mass: float = 1.0, **_: object) -> TruthEvents:
+def toy_invisible(
+    n: int, rng: np.random.Generator, sqrt_s: np.ndarray, mass: float = 1.0, **_: object
+) -> TruthEvents:
     """e+e- -> mu mu X, X invisible, flat three-body phase space (signal stand-in)."""
     parent = lz.p4(0 * sqrt_s, 0 * sqrt_s, 0 * sqrt_s, sqrt_s)
     m1, m2, x = lz.three_body_phase_space(rng, parent, C.M_MU, C.M_MU, mass)
@@ -74,16 +82,22 @@ TOYS = {
     "toy_mumu": registry.Process("toy_mumu", ("tests.generator_toys",), "test toy", doc="toy mu mu gamma"),
     "toy_ks": registry.Process("toy_ks", ("tests.generator_toys",), "test toy", doc="toy K_S pairs"),
     "toy_inv": registry.Process(
-        "toy_inv", ("tests.generator_toys",), "test toy", is_signal=True, required=("mass",), doc="toy mu mu X"
+        "toy_inv",
+        ("tests.generator_toys",),
+        "test toy",
+        is_signal=True,
+        required=("mass",),
+        doc="toy mu mu X",
+        xsec_module="tests.generator_toys",
     ),
 }
 GENERATORS = {"toy_mumu": toy_mumu, "toy_ks": toy_ks, "toy_inv": toy_invisible}
 XSEC_FB = {"toy_mumu": 1.148e6, "toy_ks": 1.0e3}
+XSEC = {"toy_inv": lambda mass, **_: 10.0 / (1.0 + mass)}  # fb, arbitrary but mass dependent
 
 
-@pytest.fixture
-def toy_processes(monkeypatch: pytest.MonkeyPatch) -> dict[str, registry.Process]:
-    """Register the toys for the duration of one test."""
+def register_toys(monkeypatch: pytest.MonkeyPatch) -> dict[str, registry.Process]:
+    """Register the toys for the duration of one test (call from a fixture)."""
     for name, proc in TOYS.items():
         monkeypatch.setitem(registry.PROCESSES, name, proc)
     return TOYS

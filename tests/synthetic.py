@@ -106,28 +106,30 @@ def columns_from_events(events: Sequence[Mapping[str, Any]], mc: bool = True) ->
     return cols
 
 
-def dimuon_recoil_columns(
+def dimuon_recoil_events(
     rng: np.random.Generator,
     n: int,
     m_recoil: float,
     *,
+    mmumu: float | None = None,
     recoil_cos_range: tuple[float, float] = (-0.5, 0.5),
     muon_id: float = 0.99,
-) -> dict[str, np.ndarray]:
+) -> list[dict[str, Any]]:
     """``n`` events e+e- -> mu+ mu- X with M(X) = m_recoil exactly (before float32
-    storage), the dimuon mass flat in (0.5, sqrt(s) - m_recoil - 0.5), X
-    directions with cos(theta*) in ``recoil_cos_range``; muons in the lab."""
+    storage); the dimuon mass ``mmumu`` (default flat in (0.5, sqrt(s) - m_recoil - 0.5)),
+    X directions with cos(theta*) in ``recoil_cos_range``; muons in the lab.
+    Each event carries ``_recoil_lab`` = (theta, phi) of the recoil in the lab (for tests)."""
     beam = nominal_beam()
     sqrt_s = np.sqrt(beam[3] ** 2 - beam[0] ** 2 - beam[1] ** 2 - beam[2] ** 2)
-    mmumu = rng.uniform(0.5, sqrt_s - m_recoil - 0.5, n)
-    q = np.sqrt((sqrt_s**2 - (mmumu + m_recoil) ** 2) * (sqrt_s**2 - (mmumu - m_recoil) ** 2)) / (2 * sqrt_s)
+    mm = rng.uniform(0.5, sqrt_s - m_recoil - 0.5, n) if mmumu is None else np.full(n, float(mmumu))
+    q = np.sqrt((sqrt_s**2 - (mm + m_recoil) ** 2) * (sqrt_s**2 - (mm - m_recoil) ** 2)) / (2 * sqrt_s)
     cth = rng.uniform(*recoil_cos_range, n)
     phi = rng.uniform(-np.pi, np.pi, n)
     sth = np.sqrt(1 - cth**2)
     dirx = np.column_stack([sth * np.cos(phi), sth * np.sin(phi), cth])
     pair = np.column_stack([-q[:, None] * dirx, sqrt_s - np.sqrt(q**2 + m_recoil**2)])
     # Decay the pair isotropically in its rest frame.
-    k = np.sqrt(mmumu**2 / 4 - C.M_MU**2)
+    k = np.sqrt(mm**2 / 4 - C.M_MU**2)
     c2 = rng.uniform(-1, 1, n)
     p2 = rng.uniform(-np.pi, np.pi, n)
     s2 = np.sqrt(1 - c2**2)
@@ -136,18 +138,25 @@ def dimuon_recoil_columns(
     beta_pair = pair[:, :3] / pair[:, 3:4]
     mu1 = cms_to_lab(boost(np.column_stack([d, e_mu]), beta_pair), beam)
     mu2 = cms_to_lab(boost(np.column_stack([-d, e_mu]), beta_pair), beam)
-    events = []
-    for i in range(n):
-        events.append(
-            {
-                "Track": [
-                    {"px": mu1[i, 0], "py": mu1[i, 1], "pz": mu1[i, 2], "charge": 1, "muonID": muon_id},
-                    {"px": mu2[i, 0], "py": mu2[i, 1], "pz": mu2[i, 2], "charge": -1, "muonID": muon_id},
-                ],
-                "mc_mass": m_recoil,
-            }
-        )
-    return columns_from_events(events)
+    rec = beam[None, :] - mu1 - mu2
+    rec_theta = np.arctan2(np.hypot(rec[:, 0], rec[:, 1]), rec[:, 2])
+    rec_phi = np.arctan2(rec[:, 1], rec[:, 0])
+    return [
+        {
+            "Track": [
+                {"px": mu1[i, 0], "py": mu1[i, 1], "pz": mu1[i, 2], "charge": 1, "muonID": muon_id},
+                {"px": mu2[i, 0], "py": mu2[i, 1], "pz": mu2[i, 2], "charge": -1, "muonID": muon_id},
+            ],
+            "mc_mass": m_recoil,
+            "_recoil_lab": (float(rec_theta[i]), float(rec_phi[i])),
+        }
+        for i in range(n)
+    ]
+
+
+def dimuon_recoil_columns(rng: np.random.Generator, n: int, m_recoil: float, **kwargs: Any) -> dict[str, np.ndarray]:
+    """Columns of :func:`dimuon_recoil_events`."""
+    return columns_from_events(dimuon_recoil_events(rng, n, m_recoil, **kwargs))
 
 
 def concat_columns(parts: Iterable[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:

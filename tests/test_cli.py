@@ -72,6 +72,25 @@ def test_run_options_file_and_flags(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (out / "summary.txt").read_text().startswith("\n== b2dark run summary")
 
 
+def test_search_sample_selection() -> None:
+    """A shared catalog: zprime-inv takes SM backgrounds, its own signals and its own pseudo-data only."""
+    from workflows.searches import get
+
+    def e(**m: object) -> dict:
+        return {"files": {}, "metadata": m}
+
+    fileset = {
+        "mumu": e(is_data=False, is_signal=False, process="mumu"),
+        "zprime_inv_m1": e(is_data=False, is_signal=True, process="zprime_inv"),
+        "idm_m1": e(is_data=False, is_signal=True, process="idm"),
+        "data_zprime_inv": e(is_data=True, is_signal=False),
+        "data_idm": e(is_data=True, is_signal=False),
+    }
+    assert set(get("zprime-inv").select_samples(fileset)) == {"mumu", "zprime_inv_m1", "data_zprime_inv"}
+    del fileset["data_zprime_inv"]
+    assert "data_idm" in get("zprime-inv").select_samples(fileset)  # no own data: every data sample
+
+
 def test_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = write_events(tmp_path / "x.root", 7, seed=3, mc=False)
     assert cli.main(["inspect", str(f), "-n", "1"]) == 0

@@ -5,9 +5,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+import executor_toys as toys
 import pytest
 
-import executor_toys as toys
 from workflows.executors import (
     ExecutorError,
     build_executor,
@@ -92,7 +92,7 @@ def test_slurm_job_script_from_site_and_user_layers(tmp_path):
     assert "#SBATCH --constraint=avx2" in script
     assert "source /opt/b2dark/venv/bin/activate" in script
     assert "export OMP_NUM_THREADS=1" not in script  # a list in a later layer replaces, not appends
-    assert "--local-directory $TMPDIR" in script  # a scalar from the site layer survives
+    assert "--death-timeout 120" in script  # a scalar from the site layer survives
     assert f"{sys.executable} -m distributed.cli.dask_worker" in script
     assert "--nthreads 2" in script
 
@@ -117,7 +117,7 @@ def test_htcondor_job_description():
 
 def test_htcondor_directive_must_be_key_value():
     opts = load_run_options(site="condor", cli={"cluster.job_extra_directives": ["no equals sign"]})
-    with pytest.raises(ExecutorError, match="'no equals sign'.*key = value"):
+    with pytest.raises(ExecutorError, match=r"'no equals sign'.*key = value"):
         make_jobqueue_cluster("condor", opts.cluster)
 
 

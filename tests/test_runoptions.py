@@ -78,7 +78,7 @@ def test_bad_type_and_bad_executor(tmp_path):
 def test_missing_files_and_sites(tmp_path):
     with pytest.raises(RunOptionsError, match="does not exist"):
         load_run_options(user_file=tmp_path / "nope.yaml")
-    with pytest.raises(RunOptionsError, match="unknown site 'nosuchsite'.*known sites"):
+    with pytest.raises(RunOptionsError, match=r"unknown site 'nosuchsite'.*known sites"):
         load_run_options(site="nosuchsite")
     (tmp_path / "list.yaml").write_text("- a\n- b\n")
     with pytest.raises(RunOptionsError, match="mapping"):

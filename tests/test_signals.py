@@ -108,7 +108,7 @@ def test_zprime_kinematics_follow_the_matrix_element():
     x_gen = mu[:, :, 3].ravel() / (SQRT_S / 2)
     cz_gen = np.abs(z[:, 2]) / np.linalg.norm(z[:, :3], axis=1)
 
-    rs = np.full(40_000, SQRT_S)
+    rs = np.full(20_000, SQRT_S)
     s1, s2, g = S.sample_mumuv_dalitz(rng, rs, M)
     d, (k1, k2, q), h = xs.mumuv_dsigma_ds1ds2_fb(rs, s1, s2, M, 1.0)
     w = d / g
@@ -182,9 +182,7 @@ def test_monophoton_angular_distribution():
     rng = np.random.default_rng(8)
     n, M = 20_000, 6.0
     ev = S.gen_monophoton(n, rng, np.full(n, SQRT_S), mass=M)
-    c = _per_event(ev, ev.pdg == 22)[:, 0, 2] / (
-        (SQRT_S**2 - M**2) / (2 * SQRT_S)
-    )
+    c = _per_event(ev, ev.pdg == 22)[:, 0, 2] / ((SQRT_S**2 - M**2) / (2 * SQRT_S))
     c0, c1 = math.cos(xs.DEFAULT_MONOPHOTON_THETA[1]), math.cos(xs.DEFAULT_MONOPHOTON_THETA[0])
     bins = np.linspace(c0, c1, 11)
     hg, _ = np.histogram(c, bins)
@@ -231,3 +229,34 @@ def test_zprime_tautau_uses_tau_decays():
 def test_bad_parameters_raise_value_error(name, kw):
     with pytest.raises(ValueError, match=r"signals\."):
         S.SIGNALS[name](10, np.random.default_rng(0), np.full(10, SQRT_S), **kw)
+
+
+def test_aprime_decay_weight_bounds_and_conserved_current_limit():
+    """Weight in [0, 1], averages to 1/1.5; for m1 = m2 (conserved current) it is proportional to the
+    e+e- -> (A' -> f f) formula (p1.k1)(p2.k2) + (p1.k2)(p2.k1) + m^2 (p1.p2) used for A' -> mu mu."""
+    from samples.generator import matrix_elements as me
+
+    rng = np.random.default_rng(12)
+    n, mA, mh = 2000, 3.0, 0.5
+    rs = np.full(n, SQRT_S)
+    ct, phi = lz.random_directions(rng, n)
+    pa, _ = lz.two_body_decay_rest(rs, mA, mh, ct, phi)
+    for m1, m2 in ((0.8, 1.12), (0.4, 0.4)):
+        f1, f2 = lz.decay_isotropic(rng, pa, m1, m2)
+        w = S.aprime_decay_weight(pa, f1, f2, m1, m2, rs)
+        assert np.all(w >= 0) and np.all(w <= 1 + 1e-12)
+    assert (
+        abs(
+            1.5 * np.mean(S.aprime_decay_weight(pa, *lz.decay_isotropic(rng, pa, 0.8, 1.12), 0.8, 1.12, rs))
+            - 1
+        )
+        < 0.03
+    )
+    m = 0.4
+    pa1 = np.repeat(pa[:1], 50, axis=0)
+    f1, f2 = lz.decay_isotropic(rng, pa1, m, m)
+    b1 = np.tile([0, 0, SQRT_S / 2, SQRT_S / 2], (50, 1))
+    b2 = np.tile([0, 0, -SQRT_S / 2, SQRT_S / 2], (50, 1))
+    ref = me.mdot(b1, f1) * me.mdot(b2, f2) + me.mdot(b1, f2) * me.mdot(b2, f1) + m * m * me.mdot(b1, b2)
+    ratio = S.aprime_decay_weight(pa1, f1, f2, m, m, rs[:50]) / ref
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)

@@ -79,7 +79,7 @@ def make_fileset(directory: Path, files_per_sample: int = 2, n: int = 400) -> Pa
             counts[p.name] = n + 37 * j
         fileset[sample] = {
             "files": files,
-            "metadata": {"sample": sample, "process": sample, **meta, "n_events": sum(counts.values()),
+            "metadata": {"sample": sample, "process": "zprime_inv" if meta["is_signal"] else sample, **meta, "n_events": sum(counts.values()),
                          "n_generated": sum(counts.values()), "filter_efficiency": 1.0, "lumi_fb": 79.7,
                          "file_events": counts},
         }

@@ -257,7 +257,7 @@ def _dask_client(spec: ExecutorSpec, opts: RunOptions, handle_info: dict[str, An
                 threads_per_worker=opts.threads_per_worker,
                 processes=True,
                 memory_limit=opts.memory_limit,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: several runs may share a machine
             ) as cluster,
             Client(cluster) as client,
         ):

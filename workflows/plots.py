@@ -35,8 +35,7 @@ def _mpl() -> Any:
 
 def _label(ax: Any, mplhep: Any, lumi_fb: float | None) -> None:
     # "Simulation" + "fast simulation": these are b2dark's own fast-simulation samples, not Belle II MC.
-    mplhep.label.exp_text(exp="Belle II", text="Simulation", loc=0, ax=ax)
-    ax.text(0.03, 0.95, "fast simulation", transform=ax.transAxes, fontsize=14, style="italic", va="top")
+    mplhep.label.exp_text(exp="Belle II", text="Simulation (fast simulation)", loc=0, ax=ax)
     if lumi_fb:
         ax.text(1.0, 1.01, rf"$\int\mathcal{{L}}\,dt$ = {lumi_fb:g} fb$^{{-1}}$", transform=ax.transAxes,
                 ha="right", va="bottom", fontsize=16)

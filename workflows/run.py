@@ -139,7 +139,19 @@ def make_chunks(runner_factory: Any, fileset: dict[str, dict[str, Any]], opts: A
     return chunks
 
 
-def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any) -> str:
+def code_digest(proc_cls: type) -> str:
+    """The processors package (search modules import its shared physics) or, for a processor defined
+    elsewhere, that module's file: editing the code invalidates old partial outputs."""
+    import inspect
+
+    src = Path(inspect.getfile(proc_cls)).resolve()
+    pkg = REPO_ROOT / "processors"
+    if pkg in src.parents:
+        return checkpoint.source_digest([pkg])
+    return checkpoint.config_hash({"file": str(src), "text": src.read_text()})
+
+
+def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any, code: str) -> str:
     import coffea
 
     return checkpoint.config_hash(
@@ -151,7 +163,7 @@ def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any)
             "fileset": fileset,
             "chunksize": {s: opts.chunksize_for(s) for s in fileset},
             "maxchunks": opts.maxchunks,
-            "code": checkpoint.source_digest([REPO_ROOT / "processors"]),
+            "code": code,
             "coffea": coffea.__version__,
         }
     )
@@ -191,7 +203,7 @@ def run(cfg: RunConfig) -> RunResult:
         if not good:
             raise inputcheck.BadInputError(problems)
 
-    rhash = run_hash(cfg, proc_spec, fileset, opts)
+    rhash = run_hash(cfg, proc_spec, fileset, opts, code_digest(proc_cls))
     partial_dir, n_before = checkpoint.prepare(out_dir, rhash, cfg.resume)
     if cfg.resume:
         print(f"[b2dark] resume: {n_before} finished chunk(s) found in {partial_dir}")
@@ -330,5 +342,6 @@ def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path
         lines.append(f"SKIPPED {len(result.skipped)} bad file(s), "
                      f"{sum(p.events_lost for p in result.skipped)} events lost: see provenance.json 'skipped_files'")
     lines.append(f"blinded: {bool(result.output.get('blinded', True))}")
-    lines.append(f"outputs: {result.output_dir}  ({', '.join(sorted(p.name for p in files.values()))}, plots/)")
+    names = sorted(p.name for p in files.values()) + (["plots/"] if (result.output_dir / "plots").is_dir() else [])
+    lines.append(f"outputs: {result.output_dir.resolve()}  ({', '.join(names)})")
     return "\n".join(lines)

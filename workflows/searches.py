@@ -20,8 +20,8 @@ class Search:
     processor: str  # "module:Class"
     schema: str | None = None  # "module:Class"; default: the processor's `schema` attribute
     description: str = ""
-    # Which catalog samples the search reads: processes (or sample names) to keep; empty = all.
-    processes: tuple[str, ...] = ()
+    # Signal processes of this search; other searches' signals in a shared catalog are left out.
+    signal_processes: tuple[str, ...] = ()
     processor_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -40,13 +40,27 @@ class Search:
             schema = import_object("processors.schema:B2Schema")
         return schema
 
+    @property
+    def key(self) -> str:
+        return self.name.replace("-", "_")
+
     def select_samples(self, fileset: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        if not self.processes:
-            return fileset
-        keep = set(self.processes)
-        return {
-            s: e for s, e in fileset.items() if s in keep or (e.get("metadata") or {}).get("process") in keep
-        }
+        """All SM background MC; signal samples of this search's processes; data samples named after
+        the search (e.g. data_zprime_inv, data_zprime_inv_injected), or every data sample if none is."""
+        meta = {s: e.get("metadata") or {} for s, e in fileset.items()}
+        data = [s for s, m in meta.items() if m.get("is_data")]
+        own_data = [s for s in data if self.key in s]
+        keep = []
+        for s, m in meta.items():
+            if m.get("is_data"):
+                ok = s in own_data or not own_data
+            elif m.get("is_signal"):
+                ok = not self.signal_processes or m.get("process") in self.signal_processes
+            else:
+                ok = True
+            if ok:
+                keep.append(s)
+        return {s: fileset[s] for s in keep}
 
 
 def import_object(spec: str) -> Any:
@@ -69,6 +83,7 @@ SEARCHES: dict[str, Search] = {
         name="zprime-inv",
         processor="processors.zprime_invisible:ZPrimeInvisibleProcessor",
         description="e+e- -> mu mu Z', Z' -> invisible (L_mu - L_tau); PRL 130, 231801 (2023)",
+        signal_processes=("zprime_inv",),
     ),
 }
 

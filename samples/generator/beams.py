@@ -12,6 +12,7 @@ sums exactly to the beam four-vector in the lab.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class Beams:
     electron: np.ndarray  # (n, 4) e- lab four-momentum
     positron: np.ndarray  # (n, 4) e+ lab four-momentum
 
-    @property
+    @cached_property
     def total(self) -> np.ndarray:
         """(n, 4) e+e- four-momentum in the lab."""
         return self.electron + self.positron
@@ -39,7 +40,7 @@ class Beams:
     def sqrt_s(self) -> np.ndarray:
         return lz.mass(self.total)
 
-    @property
+    @cached_property
     def beta(self) -> np.ndarray:
         """(n, 3) velocity of the CMS in the lab."""
         t = self.total

@@ -21,14 +21,14 @@ from __future__ import annotations
 import numpy as np
 
 from samples import constants as C
-from samples.generator import lorentz as lz
 from samples.generator.beams import Beams
 from samples.generator.filters import charge_of
 from samples.generator.truth import TruthEvents
 
 DEG = np.pi / 180.0
 CHARGED_STABLE = (11, 13, 211, 321, 2212)
-NEUTRINOS = (12, 14, 16)
+# Final-state particles the detector can see; everything else final (neutrinos, dark states) escapes.
+VISIBLE = (11, 13, 211, 321, 2212, 22, 130, 2112)
 
 # ECL energy resolution sigma/E = a/E (+) b/E^(1/4) (+) c, solved once from the
 # three TDR points in constants (exact through them; squares must be >= 0).
@@ -87,85 +87,101 @@ def _pid_score(rng: np.random.Generator, identified: np.ndarray) -> np.ndarray:
     return np.where(identified, 0.9 + 0.1 * u, 0.5 * u * u).astype(np.float32)
 
 
-def simulate(truth: TruthEvents, beams: Beams, rng: np.random.Generator, mc: bool = True) -> dict[str, np.ndarray]:
+def simulate(
+    truth: TruthEvents, beams: Beams, rng: np.random.Generator, mc: bool = True
+) -> dict[str, np.ndarray]:
     """Run the detector response. ``truth`` must be in the lab with vertices (vx, vy, vz) set."""
     n = truth.n_events
-    evt = truth.event_index()
     offsets = truth.offsets
-    local = (np.arange(evt.size) - offsets[evt]).astype(np.int32)  # index within the event
-    apdg = np.abs(truth.pdg)
-    px, py, pz, E = truth.px, truth.py, truth.pz, truth.E
+    # Only stable visible particles reach the detector: work on that subset (index iv into truth).
+    iv = np.flatnonzero(truth.final & np.isin(np.abs(truth.pdg), VISIBLE))
+    evt = truth.event_index()[iv]
+    local = (iv - offsets[evt]).astype(np.int32)  # MCParticle index within the event
+    apdg = np.abs(truth.pdg[iv])
+    px, py, pz, E = truth.px[iv], truth.py[iv], truth.pz[iv], truth.E[iv]
     pt = np.hypot(px, py)
     p = np.hypot(pt, pz)
     theta = np.arctan2(pt, pz)
     phi = np.arctan2(py, px)
-    q = charge_of(truth.pdg)
-    r_prod = np.hypot(truth.vx, truth.vy)
-    beta = np.divide(p, E, out=np.ones_like(p), where=E > 0)
-
-    final_vis = truth.final & ~np.isin(apdg, NEUTRINOS)
-    charged = final_vis & np.isin(apdg, CHARGED_STABLE)
+    q = charge_of(truth.pdg[iv])
+    charged = q != 0
+    beta = p / E
     tdeg = theta / DEG
+    m = iv.size
 
     # ---------------------------------------------------------------- tracks
+    r_prod = np.hypot(truth.vx[iv], truth.vy[iv])
     eff = C.TRACK_EFFICIENCY * np.clip(1.0 - r_prod / C.CDC_OUTER_RADIUS, 0.0, 1.0)
     has_track = (
         charged
         & (tdeg > C.CDC_THETA_MIN_DEG)
         & (tdeg < C.CDC_THETA_MAX_DEG)
         & (pt > C.TRACK_PT_MIN)
-        & (rng.uniform(size=p.size) < eff)
+        & (rng.random(m) < eff)
     )
     it = np.flatnonzero(has_track)
+    nt = it.size
     t_evt = evt[it]
     t_p, t_pt, t_beta = p[it], pt[it], beta[it]
     rel = np.hypot(C.TRACK_PT_RES_A * t_pt, C.TRACK_PT_RES_B / t_beta)
-    pt_s = t_pt * (1.0 + rel * rng.standard_normal(it.size))
+    pt_s = t_pt * (1.0 + rel * rng.standard_normal(nt))
     ang = np.hypot(C.TRACK_ANGLE_RES, C.TRACK_ANGLE_RES_MS / (t_p * t_beta))
-    th_s = theta[it] + ang * rng.standard_normal(it.size)
-    ph_s = phi[it] + ang * rng.standard_normal(it.size)
+    th_s = theta[it] + ang * rng.standard_normal(nt)
+    ph_s = phi[it] + ang * rng.standard_normal(nt)
     # Impact parameters of the straight-line extrapolation from the production point
     # (curvature neglected: fine for the d0 of displaced tracks at the cm scale).
-    vx, vy, vz = truth.vx[it], truth.vy[it], truth.vz[it]
-    d0 = (vx * py[it] - vy * px[it]) / t_pt
-    z0 = vz - (vx * px[it] + vy * py[it]) / t_pt * pz[it] / t_pt
-    ipres = np.hypot(C.TRACK_D0_RES, C.TRACK_IP_RES_MS / (t_p * t_beta))
-    d0 = d0 + ipres * rng.standard_normal(it.size)
-    z0 = z0 + np.hypot(C.TRACK_Z0_RES, C.TRACK_IP_RES_MS / (t_p * t_beta)) * rng.standard_normal(it.size)
+    g_it = iv[it]
+    vx, vy, vz = truth.vx[g_it], truth.vy[g_it], truth.vz[g_it]
+    tpx, tpy, tpz = px[it], py[it], pz[it]
+    d0 = (vx * tpy - vy * tpx) / t_pt
+    z0 = vz - (vx * tpx + vy * tpy) / t_pt * tpz / t_pt
+    ms = C.TRACK_IP_RES_MS / (t_p * t_beta)
+    d0 = d0 + np.hypot(C.TRACK_D0_RES, ms) * rng.standard_normal(nt)
+    z0 = z0 + np.hypot(C.TRACK_Z0_RES, ms) * rng.standard_normal(nt)
     trk_px = pt_s * np.cos(ph_s)
     trk_py = pt_s * np.sin(ph_s)
     trk_pz = pt_s / np.tan(th_s)
 
     # ----------------------------------------------------------- ECL deposits
     region = ecl_region(theta)
-    in_ecl = np.isin(region, (C.ECL_REGION_FWD, C.ECL_REGION_BARREL, C.ECL_REGION_BWD))
+    in_ecl = (region == C.ECL_REGION_FWD) | (region == C.ECL_REGION_BARREL) | (region == C.ECL_REGION_BWD)
     # Low-pT charged particles curl up before the barrel ECL.
-    reaches = np.where(region == C.ECL_REGION_BARREL, pt > C.PT_MIN_ECL_BARREL, p > 0.1)
-    is_photon = final_vis & (apdg == 22)
-    is_e = final_vis & (apdg == 11)
-    is_mu = final_vis & (apdg == 13)
-    is_had = final_vis & np.isin(apdg, (211, 321, 2212))
-    is_neutral_had = final_vis & np.isin(apdg, (130, 2112))
-    u = rng.uniform(size=p.size)
-    mip = np.minimum(C.ECL_MIP_ENERGY * (1.0 + 0.1 * rng.gumbel(size=p.size)), E)
-    e_had_shower = rng.uniform(0.2, 0.9, size=p.size) * E
-    ineff = np.where(region == C.ECL_REGION_BARREL, C.ECL_PHOTON_INEFFICIENCY_BARREL, C.ECL_PHOTON_INEFFICIENCY_ENDCAP)
+    reaches = ~charged | np.where(region == C.ECL_REGION_BARREL, pt > C.PT_MIN_ECL_BARREL, p > 0.1)
+    ic = np.flatnonzero(in_ecl & reaches)
+    a, e_true, reg_c = apdg[ic], E[ic], region[ic]
+    u = rng.random(ic.size)
+    mip = np.minimum(C.ECL_MIP_ENERGY * (1.0 + 0.1 * rng.gumbel(size=ic.size)), e_true)
+    shower = rng.uniform(0.2, 0.9, ic.size) * e_true
+    ineff = np.where(
+        reg_c == C.ECL_REGION_BARREL, C.ECL_PHOTON_INEFFICIENCY_BARREL, C.ECL_PHOTON_INEFFICIENCY_ENDCAP
+    )
+    is_had = (a == 211) | (a == 321) | (a == 2212)
     dep = np.select(
-        [is_photon & (u >= ineff), is_e, is_mu, is_had, is_neutral_had],
-        [E, E, mip, np.where(u < C.HADRON_MIP_FRACTION, mip, e_had_shower), np.where(u < 0.6, e_had_shower, 0.0)],
+        [a == 22, a == 11, a == 13, is_had, (a == 130) | (a == 2112)],
+        [
+            np.where(u >= ineff, e_true, 0.0),
+            e_true,
+            mip,
+            np.where(u < C.HADRON_MIP_FRACTION, mip, shower),
+            np.where(u < 0.6, shower, 0.0),
+        ],
         default=0.0,
     )
-    dep = np.where(in_ecl & (reaches | ~charged), dep, 0.0)
-    e_s = dep * (1.0 + ecl_sigma_over_e(dep) * rng.standard_normal(p.size))
-    has_cluster = e_s > C.ECL_CLUSTER_THRESHOLD
-    cth = theta + ecl_theta_res(e_s) * rng.standard_normal(p.size)
-    cph = phi + ecl_theta_res(e_s) / np.maximum(np.sin(theta), 0.2) * rng.standard_normal(p.size)
-    ctime = C.ECL_TIME_RES_NS * np.sqrt(0.1 / np.maximum(e_s, 0.02)) * rng.standard_normal(p.size)
-    chits = np.maximum(1.0, 2.0 + 14.0 * np.sqrt(np.maximum(e_s, 0.0)) * (1.0 + 0.15 * rng.standard_normal(p.size)))
-
+    e_s = dep * (1.0 + ecl_sigma_over_e(dep) * rng.standard_normal(ic.size))
+    keep = e_s > C.ECL_CLUSTER_THRESHOLD
+    ic, e_s = ic[keep], e_s[keep]
+    nc = ic.size
+    res_th = ecl_theta_res(e_s)
+    cth = theta[ic] + res_th * rng.standard_normal(nc)
+    cph = phi[ic] + res_th / np.maximum(np.sin(theta[ic]), 0.2) * rng.standard_normal(nc)
+    ctime = C.ECL_TIME_RES_NS * np.sqrt(0.1 / np.maximum(e_s, 0.02)) * rng.standard_normal(nc)
+    chits = np.maximum(1.0, 2.0 + 14.0 * np.sqrt(e_s) * (1.0 + 0.15 * rng.standard_normal(nc)))
     # Clusters of tracked particles are matched to the track; the rest are "photons".
-    neutral_cluster = has_cluster & ~has_track
-    trk_clusterE = np.where(has_cluster[it], e_s[it], 0.0)
+    cluster_of = np.full(m, -1, dtype=np.int64)
+    cluster_of[ic] = np.arange(nc)
+    ct = cluster_of[it]
+    trk_clusterE = np.where(ct >= 0, e_s[np.maximum(ct, 0)] if nc else 0.0, 0.0)
+    neutral = ~has_track[ic]
 
     # ------------------------------------------------------------ beam background
     n_bkg = rng.poisson(C.BEAM_BKG_CLUSTERS_MEAN, n)
@@ -173,23 +189,27 @@ def simulate(truth: TruthEvents, beams: Beams, rng: np.random.Generator, mc: boo
     b_e = rng.exponential(C.BEAM_BKG_CLUSTER_E_SLOPE, b_evt.size)
     cos_lo, cos_hi = np.cos(C.ECL_BWD_MAX_DEG * DEG), np.cos(C.ECL_FWD_MIN_DEG * DEG)
     b_th = np.arccos(rng.uniform(cos_lo, cos_hi, b_evt.size))
-    b_ph = rng.uniform(-np.pi, np.pi, b_evt.size)
     b_reg = ecl_region(b_th)
-    b_keep = (b_e > C.ECL_CLUSTER_THRESHOLD) & np.isin(b_reg, (C.ECL_REGION_FWD, C.ECL_REGION_BARREL, C.ECL_REGION_BWD))
-    b_time = rng.uniform(-100.0, 100.0, b_evt.size)  # out-of-time: flat over the readout window
-    b_hits = 1.0 + rng.poisson(2.0, b_evt.size)
+    b_keep = (b_e > C.ECL_CLUSTER_THRESHOLD) & (
+        (b_reg == C.ECL_REGION_FWD) | (b_reg == C.ECL_REGION_BARREL) | (b_reg == C.ECL_REGION_BWD)
+    )
+    b_evt, b_e, b_th, b_reg = b_evt[b_keep], b_e[b_keep], b_th[b_keep], b_reg[b_keep]
+    nb = b_evt.size
+    b_ph = rng.uniform(-np.pi, np.pi, nb)
+    b_time = rng.uniform(-100.0, 100.0, nb)  # out-of-time: flat over the readout window
+    b_hits = 1.0 + rng.poisson(2.0, nb)
 
-    ip = np.flatnonzero(neutral_cluster)
-    ph_evt = np.concatenate([evt[ip], b_evt[b_keep]])
+    ipn = ic[neutral]
+    ph_evt = np.concatenate([evt[ipn], b_evt])
     order = np.argsort(ph_evt, kind="stable")
     ph_cols = {
-        "E": np.concatenate([e_s[ip], b_e[b_keep]]),
-        "theta": np.concatenate([cth[ip], b_th[b_keep]]),
-        "phi": _wrap(np.concatenate([cph[ip], b_ph[b_keep]])),
-        "time": np.concatenate([ctime[ip], b_time[b_keep]]),
-        "region": np.concatenate([region[ip], b_reg[b_keep]]),
-        "nHits": np.concatenate([chits[ip], b_hits[b_keep]]),
-        "mcIndex": np.concatenate([local[ip], np.full(int(b_keep.sum()), -1, np.int32)]),
+        "E": np.concatenate([e_s[neutral], b_e]),
+        "theta": np.concatenate([cth[neutral], b_th]),
+        "phi": _wrap(np.concatenate([cph[neutral], b_ph])),
+        "time": np.concatenate([ctime[neutral], b_time]),
+        "region": np.concatenate([region[ipn], b_reg]),
+        "nHits": np.concatenate([chits[neutral], b_hits]),
+        "mcIndex": np.concatenate([local[ipn], np.full(nb, -1, np.int32)]),
     }
     ph_cols = {k: v[order] for k, v in ph_cols.items()}
     ph_evt = ph_evt[order]
@@ -197,57 +217,55 @@ def simulate(truth: TruthEvents, beams: Beams, rng: np.random.Generator, mc: boo
     # -------------------------------------------------------------------- KLM
     tklm = (tdeg > C.KLM_THETA_MIN_DEG) & (tdeg < C.KLM_THETA_MAX_DEG)
     klm_barrel = (tdeg > C.KLM_BARREL_MIN_DEG) & (tdeg < C.KLM_BARREL_MAX_DEG)
-    in_gap = np.isin(region, (C.ECL_REGION_FWD_GAP, C.ECL_REGION_BWD_GAP))
-    u2 = rng.uniform(size=p.size)
-    gap_photon = is_photon & in_gap & tklm & (u2 < C.KLM_PHOTON_IN_GAP_EFFICIENCY)
-    kl_seen = is_neutral_had & (apdg == 130) & tklm & (u2 < C.KLM_KL_EFFICIENCY)
-    ik = np.flatnonzero(gap_photon | kl_seen)
-    klm_layers_neutral = np.where(gap_photon[ik], 1 + rng.geometric(0.6, ik.size), 1 + rng.geometric(0.25, ik.size))
+    in_gap = (region == C.ECL_REGION_FWD_GAP) | (region == C.ECL_REGION_BWD_GAP)
+    cand = np.flatnonzero(tklm & (((apdg == 22) & in_gap) | (apdg == 130)))
+    is_gap_photon = apdg[cand] == 22
+    seen = rng.random(cand.size) < np.where(
+        is_gap_photon, C.KLM_PHOTON_IN_GAP_EFFICIENCY, C.KLM_KL_EFFICIENCY
+    )
+    ik, is_gap_photon = cand[seen], is_gap_photon[seen]
+    nk = ik.size
+    klm_layers = np.where(is_gap_photon, 1 + rng.geometric(0.6, nk), 1 + rng.geometric(0.25, nk))
     klm_cols = {
-        "theta": theta[ik] + 0.02 * rng.standard_normal(ik.size),
-        "phi": _wrap(phi[ik] + 0.02 * rng.standard_normal(ik.size)),
-        "layers": np.minimum(klm_layers_neutral, C.KLM_N_LAYERS),
-        "time": 2.0 * rng.standard_normal(ik.size),
+        "theta": theta[ik] + 0.02 * rng.standard_normal(nk),
+        "phi": _wrap(phi[ik] + 0.02 * rng.standard_normal(nk)),
+        "layers": np.minimum(klm_layers, C.KLM_N_LAYERS),
+        "time": 2.0 * rng.standard_normal(nk),
     }
     k_evt = evt[ik]
 
-    # Track KLM layers: muons penetrate with range ~ momentum; hadrons rarely punch through.
-    reach_klm = tklm & np.where(klm_barrel, pt > C.PT_MIN_KLM_BARREL, p > C.KLM_MUON_P_MIN)
-    frac = np.clip((p - C.KLM_MUON_P_MIN) / (C.KLM_MUON_P_FULL - C.KLM_MUON_P_MIN), 0.0, 1.0)
-    mu_layers = np.ceil(frac * C.KLM_N_LAYERS * rng.uniform(0.85, 1.0, p.size))
-    punch = rng.uniform(size=p.size) < C.KLM_HADRON_PUNCH_THROUGH
-    had_layers = np.where(punch, rng.geometric(0.5, p.size), 0)
-    layers = np.where(reach_klm & is_mu, mu_layers, np.where(reach_klm & is_had, had_layers, 0))
-    trk_layers = np.minimum(layers[it], C.KLM_N_LAYERS).astype(np.int32)
+    # Track KLM layers: muons penetrate with a range ~ momentum; hadrons rarely punch through.
+    a_t = apdg[it]
+    t_klm, t_klm_barrel = tklm[it], klm_barrel[it]
+    reach_klm = t_klm & np.where(t_klm_barrel, t_pt > C.PT_MIN_KLM_BARREL, t_p > C.KLM_MUON_P_MIN)
+    frac = np.clip((t_p - C.KLM_MUON_P_MIN) / (C.KLM_MUON_P_FULL - C.KLM_MUON_P_MIN), 0.0, 1.0)
+    mu_layers = np.ceil(frac * C.KLM_N_LAYERS * rng.uniform(0.85, 1.0, nt))
+    had_layers = np.where(rng.random(nt) < C.KLM_HADRON_PUNCH_THROUGH, rng.geometric(0.5, nt), 0)
+    t_is_had = (a_t == 211) | (a_t == 321) | (a_t == 2212)
+    layers = np.where(reach_klm & (a_t == 13), mu_layers, np.where(reach_klm & t_is_had, had_layers, 0))
+    trk_layers = np.minimum(layers, C.KLM_N_LAYERS).astype(np.int32)
 
     # -------------------------------------------------------------------- PID
-    a_t = apdg[it]
     th_t = tdeg[it]
-    in_klm_barrel = klm_barrel[it]
-    mu_eff = (
-        C.MUID_EFF_PLATEAU
-        * _sigmoid((t_p - C.MUID_P_THRESHOLD) / C.MUID_P_WIDTH)
-        * np.where(in_klm_barrel, 1.0, C.MUID_ENDCAP_FACTOR)
-        * tklm[it]
+    turn_on = _sigmoid((t_p - C.MUID_P_THRESHOLD) / C.MUID_P_WIDTH)
+    mu_eff = C.MUID_EFF_PLATEAU * turn_on * np.where(t_klm_barrel, 1.0, C.MUID_ENDCAP_FACTOR) * t_klm
+    p_mu = np.where(a_t == 13, mu_eff, np.where(a_t == 11, 0.001, C.MUID_PION_FAKE * turn_on))
+    e_eff = np.where(t_p > C.EID_P_THRESHOLD, C.EID_EFF_PLATEAU, C.EID_EFF_LOW_P) * np.where(
+        in_ecl[it], 1.0, 0.5
     )
-    mu_fake = C.MUID_PION_FAKE * _sigmoid((t_p - C.MUID_P_THRESHOLD) / C.MUID_P_WIDTH)
-    p_mu = np.select([a_t == 13, a_t == 11], [mu_eff, 0.001], default=mu_fake)
-    in_ecl_t = in_ecl[it]
-    e_eff = np.where(t_p > C.EID_P_THRESHOLD, C.EID_EFF_PLATEAU, C.EID_EFF_LOW_P) * np.where(in_ecl_t, 1.0, 0.5)
-    p_e = np.select([a_t == 11, a_t == 13], [e_eff, 0.002], default=C.EID_PION_FAKE)
+    p_e = np.where(a_t == 11, e_eff, np.where(a_t == 13, 0.002, C.EID_PION_FAKE))
     k_eff = C.KID_EFF_PLATEAU * np.clip(1.0 - 0.1 * np.maximum(t_p - 2.5, 0.0), 0.5, 1.0)
     k_fake = np.minimum(C.KID_PION_FAKE * (0.5 + 0.25 * t_p), 0.15)
     p_k = np.where(a_t == 321, k_eff, np.where(a_t == 211, k_fake, 0.01))
     p_pi = np.where(a_t == 211, C.PIONID_EFF, C.PIONID_FAKE * np.where(a_t == 321, 2.0, 1.0))
     # Forward/backward edges of the CDC have worse dE/dx: a 5 % relative loss.
     edge = np.where((th_t < 25.0) | (th_t > 140.0), 0.95, 1.0)
-    muonID = _pid_score(rng, rng.uniform(size=it.size) < p_mu)
-    electronID = _pid_score(rng, rng.uniform(size=it.size) < p_e * edge)
-    kaonID = _pid_score(rng, rng.uniform(size=it.size) < p_k * edge)
-    pionID = _pid_score(rng, rng.uniform(size=it.size) < p_pi * edge)
+    muonID = _pid_score(rng, rng.random(nt) < p_mu)
+    electronID = _pid_score(rng, rng.random(nt) < p_e * edge)
+    kaonID = _pid_score(rng, rng.random(nt) < p_k * edge)
+    pionID = _pid_score(rng, rng.random(nt) < p_pi * edge)
 
     t_p_s = np.hypot(pt_s, trk_pz)
-    eoverp = np.where(t_p_s > 0, trk_clusterE / t_p_s, 0.0)
     trk_cols = {
         "px": trk_px,
         "py": trk_py,
@@ -259,22 +277,26 @@ def simulate(truth: TruthEvents, beams: Beams, rng: np.random.Generator, mc: boo
         "electronID": electronID,
         "pionID": pionID,
         "kaonID": kaonID,
-        "EoverP": eoverp,
+        "EoverP": trk_clusterE / t_p_s,
         "clusterE": trk_clusterE,
         "klmLayers": trk_layers,
         "mcIndex": local[it],
     }
 
     # ------------------------------------------------------ displaced vertices
-    vtx_cols, v_evt = _vertices(truth, rng, it, t_evt, q[it], trk_cols, offsets, n)
+    vtx_cols, v_evt = _vertices(truth, rng, g_it, t_evt, q[it], trk_cols, offsets, n)
 
     # ------------------------------------------------------------------ trigger
     trig = _trigger(
-        n, beams, t_evt, trk_cols, trk_layers,
-        clus_evt=np.concatenate([evt[has_cluster], b_evt[b_keep]]),
-        clus_e=np.concatenate([e_s[has_cluster], b_e[b_keep]]),
-        clus_th=np.concatenate([cth[has_cluster], b_th[b_keep]]),
-        clus_ph=np.concatenate([cph[has_cluster], b_ph[b_keep]]),
+        n,
+        beams,
+        t_evt,
+        trk_cols,
+        trk_layers,
+        clus_evt=np.concatenate([evt[ic], b_evt]),
+        clus_e=np.concatenate([e_s, b_e]),
+        clus_th=np.concatenate([cth, b_th]),
+        clus_ph=np.concatenate([cph, b_ph]),
     )
 
     out: dict[str, np.ndarray] = dict(trig)
@@ -291,10 +313,10 @@ def simulate(truth: TruthEvents, beams: Beams, rng: np.random.Generator, mc: boo
         out.update(
             {
                 "MCParticle_pdg": truth.pdg,
-                "MCParticle_px": px,
-                "MCParticle_py": py,
-                "MCParticle_pz": pz,
-                "MCParticle_E": E,
+                "MCParticle_px": truth.px,
+                "MCParticle_py": truth.py,
+                "MCParticle_pz": truth.pz,
+                "MCParticle_E": truth.E,
                 "MCParticle_vx": truth.vx,
                 "MCParticle_vy": truth.vy,
                 "MCParticle_vz": truth.vz,
@@ -373,6 +395,15 @@ def _pairs(evt: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return i, j
 
 
+def _cms_energy(
+    beams: Beams, evt: np.ndarray, e: np.ndarray, px: np.ndarray, py: np.ndarray, pz: np.ndarray
+) -> np.ndarray:
+    """E* = gamma (E - beta . p) with the per-event CMS velocity (the y component is 0)."""
+    beta = beams.beta
+    gamma = 1.0 / np.sqrt(1.0 - np.sum(beta * beta, axis=1))
+    return gamma[evt] * (e - beta[evt, 0] * px - beta[evt, 1] * py - beta[evt, 2] * pz)
+
+
 def _trigger(
     n: int,
     beams: Beams,
@@ -395,16 +426,18 @@ def _trigger(
     i, j = _pairs(t_evt[sel], n)
     ffo = np.bincount(t_evt[sel][i], weights=np.sum(unit[i] * unit[j], axis=1) < 0.0, minlength=n) > 0
     # stt: one track with p* > 0.7 GeV in 35-127 deg (lab polar angle).
-    v = np.stack([tpx, tpy, tpz, np.hypot(tp, C.M_PI)], axis=-1)
-    pstar = np.linalg.norm(lz.boost(v, -beams.beta[t_evt])[:, :3], axis=1)
+    pstar = np.sqrt(
+        np.maximum(_cms_energy(beams, t_evt, np.hypot(tp, C.M_PI), tpx, tpy, tpz) ** 2 - C.M_PI**2, 0)
+    )
     stt = np.bincount(t_evt, weights=(pstar > 0.7) & (tth > 35) & (tth < 127), minlength=n) > 0
     cdcklm = np.bincount(t_evt, weights=trk_layers >= 1, minlength=n) > 0
     cdeg = np.degrees(clus_th)
     hie = np.bincount(clus_evt, weights=np.where((cdeg > 22) & (cdeg < 126), clus_e, 0.0), minlength=n) > 1.0
     # lml: cluster energies in the CMS (massless along the cluster direction).
-    st = np.sin(clus_th)
-    cv = clus_e[:, None] * np.stack([st * np.cos(clus_ph), st * np.sin(clus_ph), np.cos(clus_th), np.ones_like(st)], axis=-1)
-    estar = lz.boost(cv, -beams.beta[clus_evt])[:, 3]
+    st = clus_e * np.sin(clus_th)
+    estar = _cms_energy(
+        beams, clus_evt, clus_e, st * np.cos(clus_ph), st * np.sin(clus_ph), clus_e * np.cos(clus_th)
+    )
     n_hi = np.bincount(clus_evt, weights=(estar > 1.0) & (cdeg > 32) & (cdeg < 130), minlength=n)
     n_03 = np.bincount(clus_evt, weights=estar > 0.3, minlength=n)
     lml = (n_hi == 1) & (n_03 == 1)

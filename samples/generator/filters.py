@@ -26,7 +26,9 @@ def charge_of(pdg: np.ndarray) -> np.ndarray:
     """Electric charge of the stable charged particles (0 for everything else)."""
     a = np.abs(pdg)
     sign = np.sign(pdg)
-    return np.where(np.isin(a, (11, 13, 15)), -sign, np.where(np.isin(a, (211, 321, 2212)), sign, 0)).astype(np.int32)
+    return np.where(np.isin(a, (11, 13, 15)), -sign, np.where(np.isin(a, (211, 321, 2212)), sign, 0)).astype(
+        np.int32
+    )
 
 
 def _cdc_tracks(truth: TruthEvents, pt_min: float) -> np.ndarray:
@@ -42,7 +44,9 @@ def _cdc_tracks(truth: TruthEvents, pt_min: float) -> np.ndarray:
     )
 
 
-def leading_two(values: np.ndarray, evt: np.ndarray, n_events: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def leading_two(
+    values: np.ndarray, evt: np.ndarray, n_events: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices of the two largest ``values`` per event (-1 where missing) and the per-event count."""
     counts = np.bincount(evt, minlength=n_events)
     if values.size == 0:
@@ -80,7 +84,15 @@ def two_track_recoil(
     g2 = idx[np.where(ok, i2, 0)]
     q = charge_of(truth.pdg)
     ok &= q[g1] * q[g2] < 0
-    pair = np.stack([truth.px[g1] + truth.px[g2], truth.py[g1] + truth.py[g2], truth.pz[g1] + truth.pz[g2], truth.E[g1] + truth.E[g2]], axis=-1)
+    pair = np.stack(
+        [
+            truth.px[g1] + truth.px[g2],
+            truth.py[g1] + truth.py[g2],
+            truth.pz[g1] + truth.pz[g2],
+            truth.E[g1] + truth.E[g2],
+        ],
+        axis=-1,
+    )
     recoil = beams.total - pair
     theta = np.degrees(np.arctan2(np.hypot(recoil[:, 0], recoil[:, 1]), recoil[:, 2]))
     ok &= (theta > recoil_theta_deg[0]) & (theta < recoil_theta_deg[1]) & (lz.mass2(recoil) > m2_recoil_min)
@@ -96,13 +108,21 @@ def min_tracks(truth: TruthEvents, beams: Beams, n_min: int = 4, pt_min: float =
     return np.bincount(truth.event_index()[sel], minlength=truth.n_events) >= n_min
 
 
-def single_photon(truth: TruthEvents, beams: Beams, e_cms_min: float = 0.5, max_tracks: int = 0) -> np.ndarray:
+def single_photon(
+    truth: TruthEvents, beams: Beams, e_cms_min: float = 0.5, max_tracks: int = 0
+) -> np.ndarray:
     """Mono-photon skim: a photon with E* > e_cms_min in the ECL and at most ``max_tracks`` CDC tracks."""
     evt = truth.event_index()
     v = np.stack([truth.px, truth.py, truth.pz, truth.E], axis=-1)
     e_cms = lz.boost(v, -beams.beta[evt])[:, 3]
     theta = np.degrees(np.arctan2(np.hypot(truth.px, truth.py), truth.pz))
-    gam = truth.final & (truth.pdg == 22) & (e_cms > e_cms_min) & (theta > C.ECL_FWD_MIN_DEG) & (theta < C.ECL_BWD_MAX_DEG)
+    gam = (
+        truth.final
+        & (truth.pdg == 22)
+        & (e_cms > e_cms_min)
+        & (theta > C.ECL_FWD_MIN_DEG)
+        & (theta < C.ECL_BWD_MAX_DEG)
+    )
     has_gamma = np.bincount(evt[gam], minlength=truth.n_events) > 0
     n_trk = np.bincount(evt[_cdc_tracks(truth, 0.1)], minlength=truth.n_events)
     return has_gamma & (n_trk <= max_tracks)

@@ -54,7 +54,9 @@ def strip_mc(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 _EVENT_NAMES = [c.name for c in EF.EVENT_COLUMNS + EF.MC_EVENT_COLUMNS]
 
 
-def split_columns(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
+def split_columns(
+    cols: dict[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
     """-> (event columns, {collection: {field: flat array}}), in event-format order."""
     event = {k: cols[k] for k in _EVENT_NAMES if k in cols}
     colls = {
@@ -123,7 +125,9 @@ def write_root(
     return path
 
 
-def write_parquet(path: str | Path, cols: dict[str, np.ndarray], mc: bool = True, row_group: int = BASKET_EVENTS) -> Path:
+def write_parquet(
+    path: str | Path, cols: dict[str, np.ndarray], mc: bool = True, row_group: int = BASKET_EVENTS
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cols = cols if mc else strip_mc(cols)

@@ -71,17 +71,22 @@ def two_body_decay_rest(
 def boost(v: FloatArray, beta: FloatArray) -> FloatArray:
     """Boost four-vectors ``v`` (n, 4) by velocity ``beta`` (n, 3) or (3,).
 
-    A particle at rest ends up with velocity ``+beta``.
+    A particle at rest ends up with velocity ``+beta``. Written per component:
+    it is the hot loop of the lab transformation.
     """
-    beta = np.broadcast_to(np.asarray(beta, dtype=np.float64), v[..., :3].shape)
-    b2 = np.sum(beta * beta, axis=-1)
+    beta = np.asarray(beta, dtype=np.float64)
+    bx, by, bz = beta[..., 0], beta[..., 1], beta[..., 2]
+    x, y, z, e = v[..., 0], v[..., 1], v[..., 2], v[..., 3]
+    b2 = bx * bx + by * by + bz * bz
     gamma = 1.0 / np.sqrt(1.0 - b2)
-    bp = np.sum(beta * v[..., :3], axis=-1)
+    bp = bx * x + by * y + bz * z
     # (gamma - 1)/b2 written as gamma^2/(gamma + 1): finite at beta = 0.
-    coef = gamma**2 / (gamma + 1.0) * bp + gamma * v[..., 3]
-    out = np.empty_like(v, dtype=np.float64)
-    out[..., :3] = v[..., :3] + coef[..., None] * beta
-    out[..., 3] = gamma * (v[..., 3] + bp)
+    coef = gamma * gamma / (gamma + 1.0) * bp + gamma * e
+    out = np.empty(np.broadcast_shapes(v.shape, (*beta.shape[:-1], 4)), dtype=np.float64)
+    out[..., 0] = x + coef * bx
+    out[..., 1] = y + coef * by
+    out[..., 2] = z + coef * bz
+    out[..., 3] = gamma * (e + bp)
     return out
 
 
@@ -103,7 +108,7 @@ def rotation_z_to(n: FloatArray) -> FloatArray:
     """
     nx, ny, nz = n[..., 0], n[..., 1], n[..., 2]
     k = 1.0 / (1.0 + nz)
-    R = np.empty(n.shape[:-1] + (3, 3), dtype=np.float64)
+    R = np.empty((*n.shape[:-1], 3, 3), dtype=np.float64)
     R[..., 0, 0] = 1.0 - nx * nx * k
     R[..., 0, 1] = -nx * ny * k
     R[..., 0, 2] = nx
@@ -119,7 +124,9 @@ def rotation_z_to(n: FloatArray) -> FloatArray:
 def rotate(v: FloatArray, R: FloatArray) -> FloatArray:
     """Apply rotations R (n, 3, 3) or (3, 3) to the spatial part of (n, 4) or (n, 3) arrays."""
     out = np.array(v, dtype=np.float64, copy=True)
-    out[..., :3] = np.einsum("...ij,...j->...i", R, v[..., :3])
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    for i in range(3):
+        out[..., i] = R[..., i, 0] * x + R[..., i, 1] * y + R[..., i, 2] * z
     return out
 
 

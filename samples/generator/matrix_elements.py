@@ -66,25 +66,72 @@ def muon_tensor_v(k1: np.ndarray, k2: np.ndarray, q: np.ndarray, m: float) -> np
     V polarisations (-g), couplings stripped (multiply by e^2 g'^2 elsewhere).
     """
     n = k1.shape[0]
-    s1 = slash(k1 + q) + m * ID4
+    a_mat, b_mat = _ab_matrices(k1, k2, q, m)
+    # sum over alpha with -g_{alpha alpha}; Tr[A B] = sum_ij A_ij B_ji
+    a_flat = (a_mat * (-METRIC)[None, :, None, None, None]).reshape(n, 4, 4, 16)
+    b_flat = np.swapaxes(b_mat, -1, -2).reshape(n, 4, 4, 16)
+    h = np.einsum("namk,navk->nmv", a_flat, b_flat, optimize=True)
+    return np.ascontiguousarray(0.5 * (h.real + np.swapaxes(h.real, 1, 2)))
+
+
+def _ab_matrices(k1: np.ndarray, k2: np.ndarray, q: np.ndarray, m: float) -> tuple[np.ndarray, np.ndarray]:
+    """A[n, a, mu] = (k1+m) Gamma^{a mu} and B[n, b, nu] = (k2-m) Gammabar^{b nu}, each (n, 4, 4, 4, 4)."""
+    left = slash(k1) + m * ID4  # sum u ubar
+    right = slash(k2) - m * ID4  # sum v vbar
+    s1 = slash(k1 + q) + m * ID4  # propagator numerators
     s2 = -slash(k2 + q) + m * ID4
     d1 = (mdot(k1 + q, k1 + q) - m * m)[:, None, None, None, None]
     d2 = (mdot(k2 + q, k2 + q) - m * m)[:, None, None, None, None]
-    # Gamma[n, alpha, mu] and its Dirac conjugate (reversed gamma order).
-    g_s1 = np.einsum("aij,njk->naik", GAMMA, s1)  # gamma^alpha S1
-    g_s2 = np.einsum("aij,njk->naik", GAMMA, s2)
-    s2_g = np.einsum("njk,akl->najl", s2, GAMMA)  # S2 gamma^alpha
-    s1_g = np.einsum("njk,akl->najl", s1, GAMMA)
-    gam = np.einsum("naik,mkl->namil", g_s1, GAMMA) / d1 + np.einsum("mij,najl->namil", GAMMA, s2_g) / d2
-    gbar = np.einsum("mij,najl->namil", GAMMA, s1_g) / d1 + np.einsum("naik,mkl->namil", g_s2, GAMMA) / d2
-    left = slash(k1) + m * ID4
-    right = slash(k2) - m * ID4
-    a_mat = np.einsum("nij,namjk->namik", left, gam)  # (k1+m) Gamma^{alpha mu}
-    b_mat = np.einsum("nij,navjk->navik", right, gbar)  # (k2-m) Gammabar^{alpha nu}
-    # Sum over alpha with -g_{alpha alpha}, trace over Dirac indices.
-    h = np.einsum("namik,navki,a->nmv", a_mat, b_mat, -METRIC)
-    del n
-    return np.ascontiguousarray(0.5 * (h.real + np.swapaxes(h.real, 1, 2)))
+    g = GAMMA[None]
+    lg = left[:, None] @ g  # (n, a, 4, 4): (k1 + m) gamma^a
+    rg = right[:, None] @ g
+    lgs1, lgs2 = lg @ s1[:, None], lg @ s2[:, None]
+    rgs1, rgs2 = rg @ s1[:, None], rg @ s2[:, None]
+    # Gammabar^{b nu} = gamma^nu S1 gamma^b / D1 + gamma^b S2 gamma^nu / D2 (Dirac conjugate).
+    a_mat = (lgs1[:, :, None] @ GAMMA[None, None]) / d1 + (lgs2[:, None, :] @ GAMMA[None, :, None]) / d2
+    b_mat = (rgs1[:, None, :] @ GAMMA[None, :, None]) / d1 + (rgs2[:, :, None] @ GAMMA[None, None]) / d2
+    return a_mat, b_mat
+
+
+def vector_production_density(
+    k1: np.ndarray, k2: np.ndarray, q: np.ndarray, m: float, sqrt_s: np.ndarray
+) -> np.ndarray:
+    """Unnormalised spin density matrix P^{ab} (contravariant, real symmetric part) of the radiated V.
+
+    P^{ab} = L_{mu nu} Tr[(k1+m) Gamma^{a mu} (k2-m) Gammabar^{b nu}] with the e- beam along +z and
+    the e+ along -z (massless). Contracted with the V decay tensor it gives the full spin-correlated
+    |M|^2 of e+e- -> mu mu (V -> f fbar) in the narrow-width limit.
+    """
+    n = k1.shape[0]
+    a_mat, b_mat = _ab_matrices(k1, k2, q, m)
+    e = sqrt_s / 2.0
+    z = np.zeros(n)
+    p1 = np.stack([e, z, z, e], axis=1) * METRIC  # lower index, Minkowski order (E, x, y, z)
+    p2 = np.stack([e, z, z, -e], axis=1) * METRIC
+    lower = 4.0 * (
+        p1[:, :, None] * p2[:, None, :]
+        + p2[:, :, None] * p1[:, None, :]
+        - np.diag(METRIC)[None] * (2.0 * e * e)[:, None, None]
+    )
+    a_flat = a_mat.reshape(n, 4, 4, 16)
+    b_flat = np.swapaxes(b_mat, -1, -2).reshape(n, 4, 4, 16)
+    dens = np.einsum("nmv,namk,nbvk->nab", lower.astype(complex), a_flat, b_flat, optimize=True)
+    return np.ascontiguousarray(0.5 * (dens.real + np.swapaxes(dens.real, 1, 2)))
+
+
+def vector_decay_weight(dens: np.ndarray, f1: np.ndarray, f2: np.ndarray, mf: float, M: float) -> np.ndarray:
+    """W / (1.5 <W>) in [0, 1] for V -> f(f1) fbar(f2) with a vector coupling, given P^{ab} from
+    :func:`vector_production_density`.
+
+    W = P^{ab} D_ab, D_ab = 4 [f1_a f2_b + f2_a f1_b - g_ab (f1.f2 + mf^2)]; its average over decay
+    angles is (4/3)(M^2 + 2 mf^2)(-g_ab P^{ab}) (P is transverse), and W <= <W> / (1 - beta^2/3) <= 1.5 <W>.
+    """
+    a = to_minkowski(f1) * METRIC
+    b = to_minkowski(f2) * METRIC
+    c = mdot(f1, f2) + mf * mf
+    w = 4.0 * (2.0 * np.einsum("na,nab,nb->n", a, dens, b) - c * np.einsum("naa,a->n", dens, METRIC))
+    avg = (4.0 / 3.0) * (M * M + 2.0 * mf * mf) * (-np.einsum("naa,a->n", dens, METRIC))
+    return w / (1.5 * avg)
 
 
 def muon_tensor_chunked(

@@ -25,7 +25,13 @@ from samples.generator.filters import get_filter
 from samples.generator.truth import TruthEvents
 
 DEFAULT_CHUNK = 100_000
-MC_PARAM_KEYS = {"mass": "mc_mass", "mass2": "mc_mass2", "mass3": "mc_mass3", "coupling": "mc_coupling", "ctau": "mc_ctau"}
+MC_PARAM_KEYS = {
+    "mass": "mc_mass",
+    "mass2": "mc_mass2",
+    "mass3": "mc_mass3",
+    "coupling": "mc_coupling",
+    "ctau": "mc_ctau",
+}
 
 
 @dataclass
@@ -79,11 +85,14 @@ def assign_vertices(truth: TruthEvents, rng: np.random.Generator) -> None:
     mass = np.sqrt(np.maximum(truth.E**2 - p**2, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         bg = np.where(mass > 0, p / mass, 0.0)
-        direction = np.where(p[:, None] > 0, np.stack([truth.px, truth.py, truth.pz], axis=-1) / p[:, None], 0.0)
+        direction = np.where(
+            p[:, None] > 0, np.stack([truth.px, truth.py, truth.pz], axis=-1) / p[:, None], 0.0
+        )
     flight = np.where(truth.ctau > 0, truth.ctau * bg * rng.exponential(size=p.size), 0.0)
     step = direction * flight[:, None]
     ip = np.stack(
-        [rng.normal(0, C.IP_SIGMA_X, n), rng.normal(0, C.IP_SIGMA_Y, n), rng.normal(0, C.IP_SIGMA_Z, n)], axis=-1
+        [rng.normal(0, C.IP_SIGMA_X, n), rng.normal(0, C.IP_SIGMA_Y, n), rng.normal(0, C.IP_SIGMA_Z, n)],
+        axis=-1,
     )
     vtx = np.full((p.size, 3), np.nan)
     vtx[primary] = ip[evt[primary]]
@@ -103,9 +112,22 @@ def assign_vertices(truth: TruthEvents, rng: np.random.Generator) -> None:
 def select_events(truth: TruthEvents, mask: np.ndarray) -> TruthEvents:
     """Keep the events in ``mask`` (bool per event)."""
     pmask = np.repeat(mask, truth.counts)
-    sub = {k: v[pmask] if v is not None else None for k, v in
-           dict(pdg=truth.pdg, px=truth.px, py=truth.py, pz=truth.pz, E=truth.E, mother=truth.mother,
-                ctau=truth.ctau, final=truth.final, vx=truth.vx, vy=truth.vy, vz=truth.vz).items()}
+    sub = {
+        k: v[pmask] if v is not None else None
+        for k, v in dict(
+            pdg=truth.pdg,
+            px=truth.px,
+            py=truth.py,
+            pz=truth.pz,
+            E=truth.E,
+            mother=truth.mother,
+            ctau=truth.ctau,
+            final=truth.final,
+            vx=truth.vx,
+            vy=truth.vy,
+            vz=truth.vz,
+        ).items()
+    }
     return TruthEvents(counts=truth.counts[mask], event={k: v[mask] for k, v in truth.event.items()}, **sub)
 
 
@@ -117,7 +139,9 @@ def check_truth(truth: TruthEvents, process: str, n: int) -> None:
     for name in ("pdg", "px", "py", "pz", "E", "mother", "ctau", "final"):
         arr = getattr(truth, name)
         if arr.shape != (size,):
-            raise ValueError(f"generator {process!r}: TruthEvents.{name} has shape {arr.shape}, expected ({size},)")
+            raise ValueError(
+                f"generator {process!r}: TruthEvents.{name} has shape {arr.shape}, expected ({size},)"
+            )
     if size and (truth.mother >= np.repeat(truth.counts, truth.counts)).any():
         raise ValueError(f"generator {process!r}: a mother index points outside its event")
 
@@ -235,10 +259,13 @@ def four_momentum_residual(truth: TruthEvents, beams: Beams) -> np.ndarray:
     evt = truth.event_index()
     f = truth.final
     sums = np.stack(
-        [np.bincount(evt[f], weights=getattr(truth, c)[f], minlength=truth.n_events) for c in ("px", "py", "pz", "E")],
+        [
+            np.bincount(evt[f], weights=getattr(truth, c)[f], minlength=truth.n_events)
+            for c in ("px", "py", "pz", "E")
+        ],
         axis=-1,
     )
     return np.max(np.abs(sums - beams.total), axis=1)
 
 
-__all__ = ["GeneratedSample", "generate", "generate_truth", "four_momentum_residual"]
+__all__ = ["GeneratedSample", "four_momentum_residual", "generate", "generate_truth"]

@@ -136,43 +136,65 @@ def fsr_pair_rest(
     if fsr:
         beta_f = radiator_beta(W**2, m)
         x_max = 1.0 - 4.0 * m * m / W**2
-        x = fsr_fraction(rng, beta_f, x_max)
-        k = 0.5 * x * W
-        has = k > kmin
-        k = np.where(has, k, 0.0)
-        # emitter velocity before emission
+        # emitter velocity before emission: 1 - b, precise
         omb = (2.0 * m / W) ** 2 / (1.0 + np.sqrt(1.0 - (2.0 * m / W) ** 2))
-        todo = np.flatnonzero(has)
-        cr_h = np.empty(todo.size)
-        ee_ok = np.zeros(todo.size, dtype=bool)
-        emit_h = np.empty(todo.size, dtype=bool)
-        idx = np.arange(todo.size)
+        # Draw (k, angle) jointly; redraw both where the three-body configuration
+        # does not exist (only near the k endpoint for massive fermions).
+        idx = np.arange(n)
         while idx.size:
-            c, om, op = eikonal_cos(rng, idx.size, omb[todo[idx]])
-            # c > 0: photon closer to f (emitter f); else emitter fbar at angle pi - theta
-            ef = c >= 0.0
+            kk = 0.5 * fsr_fraction(rng, beta_f[idx], x_max[idx]) * W[idx]
+            kk = np.where(kk > kmin, kk, 0.0)
+            c, _, _ = eikonal_cos(rng, idx.size, omb[idx])
+            ef = c >= 0.0  # photon nearer f: f emits; else fbar emits at angle pi - theta
             cr_try = np.where(ef, c, -c)
-            # check the three-body solution exists (see _emitter_energy)
-            Ee, ok = _emitter_energy(W[todo[idx]], k[todo[idx]], cr_try, m)
-            cr_h[idx[ok]] = cr_try[ok]
-            emit_h[idx[ok]] = ef[ok]
-            ee_ok[idx[ok]] = True
+            _, ok = _emitter_energy(W[idx], kk, cr_try, m)
+            sel = idx[ok]
+            k[sel], cr[sel], emit_f[sel] = kk[ok], cr_try[ok], ef[ok]
             idx = idx[~ok]
-        cr[todo] = cr_h
-        emit_f[todo] = emit_h
-    # Emitter energy in the W frame and the mass of X = emitter + photon.
+    # Production angle of f w.r.t. +z (e- beam) in the pair frame.
+    cf = cos_sampler(rng, n)
+    sf = np.sqrt(np.maximum(1.0 - cf * cf, 0.0))
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    # No FSR photon: back-to-back pair (most events; cheap path).
+    p = np.sqrt(np.maximum(0.25 * W * W - m * m, 0.0))
+    f = np.empty((n, 4))
+    f[:, 0] = p * sf * np.cos(phi)
+    f[:, 1] = p * sf * np.sin(phi)
+    f[:, 2] = p * cf
+    f[:, 3] = 0.5 * W
+    fbar = -f
+    fbar[:, 3] = 0.5 * W
+    g = np.zeros((n, 4))
+    h = np.flatnonzero(k > 0.0)
+    if h.size:
+        fh, fbh, gh = _three_body(rng, W[h], k[h], cr[h], emit_f[h], cf[h], sf[h], phi[h], m)
+        f[h], fbar[h], g[h] = fh, fbh, gh
+    return f, fbar, g, k > 0.0
+
+
+def _three_body(
+    rng: np.random.Generator,
+    W: np.ndarray,
+    k: np.ndarray,
+    cr: np.ndarray,
+    emit_f: np.ndarray,
+    cf: np.ndarray,
+    sf: np.ndarray,
+    phi: np.ndarray,
+    m: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """f, fbar, photon in the W frame for photon energy k at angle acos(cr) to the emitter."""
+    n = W.shape[0]
     Ee, _ = _emitter_energy(W, k, cr, m)
     pe = np.sqrt(np.maximum(Ee * Ee - m * m, 0.0))
     mstar2 = m * m + 2.0 * k * (Ee - pe * cr)
     mstar = np.sqrt(mstar2)
-    # W -> X + other, X along +z for now
+    # W -> X + other with X along +z for now
     pX = L.two_body_momentum(W, mstar, m)
     EX = np.sqrt(pX * pX + mstar2)
-    # photon in the X frame: k* = (m*^2 - m^2)/(2 m*), cos* from k = (EX k* + pX k* cos*)/m*
+    # photon in the X frame: k* = (m*^2 - m^2)/(2 m*); cos* from k = (EX k* + pX k* cos*)/m*
     kst = (mstar2 - m * m) / (2.0 * mstar)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cst = np.where(kst > 0.0, (k * mstar / np.where(kst > 0, kst, 1.0) - EX) / pX, 1.0)
-    cst = np.clip(cst, -1.0, 1.0)
+    cst = np.clip((k * mstar / kst - EX) / pX, -1.0, 1.0)
     sst = np.sqrt(1.0 - cst * cst)
     phs = rng.uniform(0.0, 2.0 * np.pi, n)
     g_x = np.empty((n, 4))
@@ -180,10 +202,8 @@ def fsr_pair_rest(
     g_x[:, 1] = kst * sst * np.sin(phs)
     g_x[:, 2] = kst * cst
     g_x[:, 3] = kst
-    e_x = g_x.copy()
-    e_x[:, :3] *= -1.0
+    e_x = -g_x
     e_x[:, 3] = np.sqrt(kst * kst + m * m)
-    # boost along +z by the X velocity
     bz = np.zeros((n, 3))
     bz[:, 2] = pX / EX
     g_w = L.boost(g_x, bz)
@@ -191,18 +211,13 @@ def fsr_pair_rest(
     other = np.zeros((n, 4))
     other[:, 2] = -pX
     other[:, 3] = np.sqrt(pX * pX + m * m)
-    # Orient: f direction from the production angle; X along f if f emits, else along -f.
-    cf = cos_sampler(rng, n)
+    # Orient: X along the f direction if f emits, else along -f.
     cX = np.where(emit_f, cf, -cf)
-    sX = np.sqrt(np.maximum(1.0 - cX * cX, 0.0))
-    phi = rng.uniform(0.0, 2.0 * np.pi, n)
-    g_w = rotate_to(g_w, cX, sX, phi)
-    e_w = rotate_to(e_w, cX, sX, phi)
-    other = rotate_to(other, cX, sX, phi)
+    g_w = rotate_to(g_w, cX, sf, phi)
+    e_w = rotate_to(e_w, cX, sf, phi)
+    other = rotate_to(other, cX, sf, phi)
     ef = emit_f[:, None]
-    f = np.where(ef, e_w, other)
-    fbar = np.where(ef, other, e_w)
-    return f, fbar, g_w, k > 0.0
+    return np.where(ef, e_w, other), np.where(ef, other, e_w), g_w
 
 
 def _emitter_energy(W: np.ndarray, k: np.ndarray, c: np.ndarray, m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -244,12 +259,17 @@ def radiative_pair(
     P[:, 3] = sqrt_s - g_isr[:, 3]
     W = np.sqrt(sqrt_s * (sqrt_s - 2.0 * g_isr[:, 3]))
     f, fbar, g_fsr, has_fsr = fsr_pair_rest(rng, W, m_f, cos_sampler, fsr, kmin)
-    beta = P[:, :3] / P[:, 3:4]
+    # Boost only the events that radiated (P = (0, sqrt_s) otherwise).
+    h = np.flatnonzero(has_isr)
+    beta = P[h, :3] / P[h, 3:4]
+    f[h] = L.boost(f[h], beta)
+    fbar[h] = L.boost(fbar[h], beta)
+    g_fsr[h] = L.boost(g_fsr[h], beta)
     return RadiativePair(
-        f=L.boost(f, beta),
-        fbar=L.boost(fbar, beta),
+        f=f,
+        fbar=fbar,
         isr=g_isr,
-        fsr=L.boost(g_fsr, beta),
+        fsr=g_fsr,
         has_isr=has_isr,
         has_fsr=has_fsr,
         sqrt_s_pair=W,

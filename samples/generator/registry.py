@@ -41,6 +41,7 @@ class Process:
     required: tuple[str, ...] = ()  # model parameters that must be given
     defaults: dict[str, Any] = field(default_factory=dict)
     doc: str = ""
+    xsec_module: str = "samples.generator.xsec"  # where a signal's cross-section function lives
 
     # ------------------------------------------------------------------
     def generator(self) -> Callable[..., Any]:
@@ -66,9 +67,10 @@ class Process:
         )
 
     def available(self) -> bool:
+        """True when the generator can be imported (an import error inside its module counts as missing)."""
         try:
             self.generator()
-        except NotImplementedError:
+        except (NotImplementedError, ImportError):
             return False
         return True
 
@@ -86,11 +88,15 @@ class Process:
                 table = getattr(mod, "XSEC_FB", {})
                 if self.name in table:
                     return float(table[self.name])
-            raise KeyError(f"process {self.name!r}: no cross section in constants.XSEC_NB or a module XSEC_FB")
-        mod = importlib.import_module("samples.generator.xsec")
+            raise KeyError(
+                f"process {self.name!r}: no cross section in constants.XSEC_NB or a module XSEC_FB"
+            )
+        mod = importlib.import_module(self.xsec_module)
         fn = getattr(mod, "XSEC", {}).get(self.name) or getattr(mod, f"xsec_{self.name}", None)
         if fn is None:
-            raise NotImplementedError(f"process {self.name!r}: samples.generator.xsec has no XSEC[{self.name!r}] / xsec_{self.name}")
+            raise NotImplementedError(
+                f"process {self.name!r}: {self.xsec_module} has no XSEC[{self.name!r}] / xsec_{self.name}"
+            )
         return float(fn(**params))
 
     def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +112,9 @@ class Process:
                 raise ValueError(f"process {self.name!r}: parameter {k}={out[k]} must be >= 0")
         for k in ("mass", "mass2", "mass3"):
             if k in out and out[k] is not None and float(out[k]) >= C.SQRT_S_NOMINAL:
-                raise ValueError(f"process {self.name!r}: {k}={out[k]} GeV is above sqrt(s) = {C.SQRT_S_NOMINAL} GeV")
+                raise ValueError(
+                    f"process {self.name!r}: {k}={out[k]} GeV is above sqrt(s) = {C.SQRT_S_NOMINAL} GeV"
+                )
         return out
 
 
@@ -146,7 +154,9 @@ for _name, _doc in {
     "zprime_mumu": "e+e- -> mu+mu- Z', Z' -> mu+mu-",
     "zprime_tautau": "e+e- -> mu+mu- Z', Z' -> tau+tau-",
 }.items():
-    register(Process(_name, _SIG, _ZP, is_signal=True, required=("mass",), defaults={"coupling": 0.01}, doc=_doc))
+    register(
+        Process(_name, _SIG, _ZP, is_signal=True, required=("mass",), defaults={"coupling": 0.01}, doc=_doc)
+    )
 register(
     Process(
         "dark_higgsstrahlung",

@@ -135,7 +135,7 @@ def sample_mumuv_dalitz(rng: np.random.Generator, sqrt_s: np.ndarray, M: float, 
 def _mumuv_wmax(M: float, sqrt_s: float, m: float) -> float:
     """Maximum weight from a fixed-seed pilot run (x 1.3 safety margin)."""
     rng = np.random.default_rng(12345)
-    rs = np.full(40_000, sqrt_s)
+    rs = np.full(20_000, sqrt_s)
     s1, s2, g = sample_mumuv_dalitz(rng, rs, M, m)
     dsig, _, _ = xs.mumuv_dsigma_ds1ds2_fb(rs, s1, s2, M, 1.0, m)
     return 1.3 * float(np.max(dsig / g))
@@ -170,7 +170,7 @@ def generate_mumuv(rng: np.random.Generator, sqrt_s: np.ndarray, M: float, m: fl
     azimuth about the beam. The weight ratio per event uses that event's sqrt(s).
     """
     n = sqrt_s.shape[0]
-    wmax = _mumuv_wmax(float(M), float(np.mean(sqrt_s)), float(m))
+    wmax = _mumuv_wmax(float(M), round(float(np.mean(sqrt_s)), 2), float(m))  # cache per 10 MeV
     k1 = np.empty((n, 4))
     k2 = np.empty((n, 4))
     q = np.empty((n, 4))
@@ -190,6 +190,33 @@ def generate_mumuv(rng: np.random.Generator, sqrt_s: np.ndarray, M: float, m: fl
     return _rotate_all(R, k1, k2, q)
 
 
+def decay_zprime_correlated(
+    rng: np.random.Generator,
+    k1: np.ndarray,
+    k2: np.ndarray,
+    q: np.ndarray,
+    sqrt_s: np.ndarray,
+    M: float,
+    mf: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Z' -> f fbar with the spin correlation of the full e+e- -> mu mu (Z' -> f fbar) matrix element.
+
+    The Z' spin density matrix comes from the production tensor (beam along +z), the decay by
+    hit-or-miss on W / (1.5 <W>) <= 1 over isotropic decay directions. Returns (f, fbar).
+    """
+    dens = me.vector_production_density(k1, k2, q, C.M_MU, sqrt_s)
+    n = q.shape[0]
+    f1 = np.empty((n, 4))
+    f2 = np.empty((n, 4))
+    todo = np.arange(n)
+    while todo.size:
+        a, b = lz.decay_isotropic(rng, q[todo], mf, mf)
+        ok = rng.uniform(size=todo.size) < me.vector_decay_weight(dens[todo], a, b, mf, M)
+        f1[todo[ok]], f2[todo[ok]] = a[ok], b[ok]
+        todo = todo[~ok]
+    return f1, f2
+
+
 def _zprime(n: int, rng: np.random.Generator, sqrt_s, mass: float, coupling: float, channel: str, **params):
     what = f"signals.zprime_{channel}"
     rs = _sqrt_s_array(n, sqrt_s)
@@ -202,6 +229,8 @@ def _zprime(n: int, rng: np.random.Generator, sqrt_s, mass: float, coupling: flo
     unknown = {k: v for k, v in params.items() if v is not None and k not in ("ctau", "mass2", "mass3")}
     if unknown:
         raise ValueError(f"{what}: unknown parameter(s) {sorted(unknown)}")
+    if channel == "tautau" and M <= 2 * C.M_TAU:
+        raise ValueError(f"{what}: mass={M} GeV is below the tau tau threshold {2 * C.M_TAU:.4f} GeV")
     k1, k2, q = generate_mumuv(rng, rs, M)
     ctau_z = 0.0 if coupling == 0 or invisible_extra else float(xs.zprime_ctau_cm(M, coupling))
     ev = SlotEvents(n)
@@ -217,15 +246,13 @@ def _zprime(n: int, rng: np.random.Generator, sqrt_s, mass: float, coupling: flo
         ev.add(pdg, d1, mother=iz)
         ev.add(-pdg, d2, mother=iz)
     elif channel == "mumu":
-        d1, d2 = lz.decay_isotropic(rng, q, C.M_MU, C.M_MU)
+        d1, d2 = decay_zprime_correlated(rng, k1, k2, q, rs, M, C.M_MU)
         ev.add(13, d1, mother=iz)
         ev.add(-13, d2, mother=iz)
     elif channel == "tautau":
-        if M <= 2 * C.M_TAU:
-            raise ValueError(f"{what}: mass={M} GeV is below the tau tau threshold {2 * C.M_TAU:.4f} GeV")
         from samples.generator.tau import TAU_CTAU_CM, decay_taus
 
-        t1, t2 = lz.decay_isotropic(rng, q, C.M_TAU, C.M_TAU)
+        t1, t2 = decay_zprime_correlated(rng, k1, k2, q, rs, M, C.M_TAU)
         i1 = ev.add(15, t1, mother=iz, final=False, ctau=TAU_CTAU_CM)
         i2 = ev.add(-15, t2, mother=iz, final=False, ctau=TAU_CTAU_CM)
         ev.add_block(decay_taus(rng, t1, -np.ones(n, dtype=np.int64)), parent=i1)
@@ -248,14 +275,15 @@ def gen_zprime_inv(
 def gen_zprime_mumu(
     n: int, rng: np.random.Generator, sqrt_s, mass: float, coupling: float = 0.01, **params
 ) -> TruthEvents:
-    """e+e- -> mu+ mu- Z', Z' -> mu+ mu- (Z' decay isotropic in its rest frame: an approximation)."""
+    """e+e- -> mu+ mu- Z', Z' -> mu+ mu- (Z' decay angles spin-correlated with the production ME)."""
     return _zprime(n, rng, sqrt_s, mass, coupling, "mumu", **params)
 
 
 def gen_zprime_tautau(
     n: int, rng: np.random.Generator, sqrt_s, mass: float, coupling: float = 0.01, **params
 ) -> TruthEvents:
-    """e+e- -> mu+ mu- Z', Z' -> tau+ tau- (isotropic in the Z' frame), taus decayed by samples.generator.tau."""
+    """e+e- -> mu+ mu- Z', Z' -> tau+ tau- (spin-correlated Z' decay; tau polarisation not propagated), taus decayed
+    by samples.generator.tau."""
     return _zprime(n, rng, sqrt_s, mass, coupling, "tautau", **params)
 
 
@@ -354,6 +382,64 @@ def gen_dark_higgsstrahlung(
     return ev.build(event=_event_columns(n, mass=mA, mass2=mh, coupling=coupling, ctau=float(ctau or 0.0)))
 
 
+def aprime_decay_weight(
+    pa: np.ndarray, f1: np.ndarray, f2: np.ndarray, m1: float, m2: float, sqrt_s: np.ndarray
+) -> np.ndarray:
+    """W / (1.5 <W>) in [0, 1] for e+e- -> A' h', A' -> f1(m1) fbar2(m2) through a vector current.
+
+    rho^{ab} = Pi^a_mu L^{mu nu} Pi^b_nu (Pi = -g + k k / mA^2: the on-shell A' polarisation sum, needed
+    because the chi1-chi2 current is not conserved for m1 != m2); decay tensor
+    T_ab = 4 [f1_a f2_b + f2_a f1_b - g_ab (f1.f2 + m1 m2)]. <W> over decay angles is
+    alpha (-g_ab rho^{ab}) with alpha = (Pi^{ab} T_ab) / 3 (invariant), and W <= 1.5 <W>.
+    """
+    n = pa.shape[0]
+    e = sqrt_s / 2.0
+    z = np.zeros(n)
+    b1 = np.stack([e, z, z, e], axis=1)  # e- along +z, contravariant (E, x, y, z)
+    b2 = np.stack([e, z, z, -e], axis=1)
+    g_up = np.diag(me.METRIC)
+    lep = 4.0 * (
+        b1[:, :, None] * b2[:, None, :] + b2[:, :, None] * b1[:, None, :] - g_up * (2 * e * e)[:, None, None]
+    )
+    k = me.to_minkowski(pa)
+    ma2 = me.mdot(pa, pa)
+    proj = np.eye(4)[None] - k[:, :, None] * (k * me.METRIC)[:, None, :] / ma2[:, None, None]  # Pi^a_mu
+    rho = np.einsum("nam,nmv,nbv->nab", proj, lep, proj)
+    a = me.to_minkowski(f1) * me.METRIC
+    b = me.to_minkowski(f2) * me.METRIC
+    c = me.mdot(f1, f2) + m1 * m2
+    tr_rho = np.einsum("naa,a->n", rho, me.METRIC)
+    w = 4.0 * (2.0 * np.einsum("na,nab,nb->n", a, rho, b) - c * tr_rho)
+    kt = k * me.METRIC
+    pit = (
+        -4.0 * (2.0 * me.mdot(f1, f2) - 4.0 * c)
+        + 4.0
+        * (
+            2.0
+            * np.einsum("na,na->n", kt, me.to_minkowski(f1))
+            * np.einsum("na,na->n", kt, me.to_minkowski(f2))
+            - ma2 * c
+        )
+        / ma2
+    )
+    return w / (1.5 * pit / 3.0 * (-tr_rho))
+
+
+def _aprime_decay_correlated(
+    rng: np.random.Generator, pa: np.ndarray, m1: float, m2: float, sqrt_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    n = pa.shape[0]
+    f1 = np.empty((n, 4))
+    f2 = np.empty((n, 4))
+    todo = np.arange(n)
+    while todo.size:
+        a, b = lz.decay_isotropic(rng, pa[todo], m1, m2)
+        ok = rng.uniform(size=todo.size) < aprime_decay_weight(pa[todo], a, b, m1, m2, sqrt_s[todo])
+        f1[todo[ok]], f2[todo[ok]] = a[ok], b[ok]
+        todo = todo[~ok]
+    return f1, f2
+
+
 H_DECAYS = {"mumu": (13, C.M_MU), "pipi": (211, C.M_PI), "KK": (321, C.M_K)}
 
 
@@ -407,8 +493,9 @@ def gen_idm(
 
     mass = m_A', mass2 = m_h', mass3 = m_chi1; chi2 mass = m_chi1 + delta_m (default
     delta_m = 0.4 m_chi1, the usual benchmark), stored as the chi2 (pdg 57) particle mass.
-    ctau = c tau of chi2 (mc_ctau), ctau_h = c tau of h' [cm]. A' decay isotropic in its
-    frame (spin correlations neglected); h' (scalar) decays isotropically (exact).
+    ctau = c tau of chi2 (mc_ctau), ctau_h = c tau of h' [cm]. A' -> chi1 chi2 decay angles
+    spin-correlated with the production (:func:`aprime_decay_weight`); h' (scalar) decays
+    isotropically (exact).
     """
     what = "signals.idm"
     rs = _sqrt_s_array(n, sqrt_s)
@@ -431,7 +518,7 @@ def gen_idm(
     if unknown:
         raise ValueError(f"{what}: unknown parameter(s) {sorted(unknown)}")
     pa, ph = _higgsstrahlung_pair(rng, rs, mA, mh)
-    c1, c2 = lz.decay_isotropic(rng, pa, m1, m2)
+    c1, c2 = _aprime_decay_correlated(rng, pa, m1, m2, rs)
     x1, em, ep = lz.three_body_phase_space(
         rng, c2, m1, C.M_E, C.M_E, weight_fn=_chi2_decay_weight(m1, m2, mA)
     )

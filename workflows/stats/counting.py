@@ -4,8 +4,8 @@ Background uncertainty is folded in with a *gamma prior* on the background mean 
 Bayesian-frequentist / Cousins-Highland treatment): every probability below is the Poisson
 probability averaged over b ~ Gamma(shape=1/r^2, scale=b*r^2) (mean b, relative width r).
 A gamma prior is the posterior of a sideband count under a flat prior, so the same code covers
-cut-and-count with data sidebands (`sideband_background`). The average over b uses equal-probability
-quantile nodes of the gamma distribution, so all windows are evaluated with one array expression.
+cut-and-count with data sidebands (`sideband_background`). The average over b uses Gauss-generalised-Laguerre
+quadrature of the gamma prior, so all windows are evaluated with one array expression.
 
 CLs = P(n' <= n | s + b) / P(n' <= n | b).  For n = 0 this is exp(-s) whatever b (and whatever the
 prior on b), so the limit is -ln(alpha): 2.303 events at 90 % CL, 2.996 at 95 %.
@@ -31,53 +31,83 @@ class CountingLimits:
     cl: float
 
 
-def _b_nodes(b: np.ndarray, rel_unc: np.ndarray, n_nodes: int) -> np.ndarray:
-    """Background values at equal-probability quantiles of the gamma prior, shape (n_windows, n_nodes)."""
-    b = np.asarray(b, dtype=float)[:, None]
-    r = np.asarray(rel_unc, dtype=float)[:, None]
-    if n_nodes == 1 or not np.any(r > 0):
-        return b
-    u = (np.arange(n_nodes) + 0.5) / n_nodes
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shape = 1.0 / r**2
-        nodes = stats.gamma.ppf(u[None, :], shape, scale=b * r**2)
-    return np.where((r > 0) & (b > 0), nodes, b)
+def _b_nodes(b: np.ndarray, rel_unc: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Quadrature of the gamma prior: background nodes and weights, each (n_windows, n_nodes).
+
+    Gauss-generalised-Laguerre rules integrate x^(k-1) e^-x f(x) exactly for polynomial f of degree
+    2 n_nodes - 1; one rule per distinct shape k = 1/r^2 (usually a single one). For k > 400 (r < 5 %)
+    the gamma is Gaussian to good approximation and Gauss-Hermite nodes are used."""
+    b = np.asarray(b, dtype=float)
+    r = np.broadcast_to(np.asarray(rel_unc, dtype=float), b.shape)
+    nodes = np.repeat(b[:, None], n_nodes, axis=1)
+    weights = np.full(nodes.shape, 1.0 / n_nodes)
+    for ri in np.unique(r[(r > 0) & (b > 0)]):
+        sel = (r == ri) & (b > 0)
+        k = 1.0 / ri**2
+        if k <= 400.0:
+            x, w = special.roots_genlaguerre(n_nodes, k - 1.0)
+            x = x / k  # Gamma(k, 1) / k has mean 1 and relative width ri
+        else:
+            t, w = special.roots_hermite(n_nodes)
+            x = np.clip(1.0 + ri * np.sqrt(2.0) * t, 0.0, None)
+        nodes[sel] = b[sel, None] * x[None, :]
+        weights[sel] = (w / w.sum())[None, :]
+    return nodes, weights
 
 
-def _cdf(n: np.ndarray, mu_nodes: np.ndarray) -> np.ndarray:
+def _cdf(n: np.ndarray, mu_nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """P(n' <= n | mu) averaged over the prior nodes (last axis)."""
-    return special.pdtr(n[..., None], mu_nodes).mean(axis=-1)
+    return (special.pdtr(n[..., None], mu_nodes) * weights).sum(axis=-1)
 
 
 def cls_counting(s: np.ndarray, n: np.ndarray, b: np.ndarray, rel_unc: np.ndarray | float = 0.0,
-                 n_nodes: int = 48) -> np.ndarray:
+                 n_nodes: int = 20) -> np.ndarray:
     """CLs of signal s for observed n and background b (+- rel_unc, gamma prior); vectorised."""
     s, n, b = np.broadcast_arrays(np.asarray(s, float), np.asarray(n, float), np.asarray(b, float))
     r = np.broadcast_to(np.asarray(rel_unc, float), s.shape)
-    nodes = _b_nodes(b.ravel(), r.ravel(), n_nodes)
-    num = _cdf(n.ravel(), s.ravel()[:, None] + nodes)
-    den = _cdf(n.ravel(), nodes)
+    nodes, w = _b_nodes(b.ravel(), r.ravel(), n_nodes)
+    num = _cdf(n.ravel(), s.ravel()[:, None] + nodes, w)
+    den = _cdf(n.ravel(), nodes, w)
     return (num / den).reshape(s.shape)
 
 
-def _solve_signal(n: np.ndarray, nodes: np.ndarray, alpha: float, rtol: float = 1e-6) -> np.ndarray:
-    """Signal s with CLs(s) = alpha for each window (vectorised bisection; CLs falls with s)."""
-    den = _cdf(n, nodes)
+def _solve_signal(n: np.ndarray, nodes: np.ndarray, w: np.ndarray, alpha: float, rtol: float = 1e-7) -> np.ndarray:
+    """Signal s with CLs(s) = alpha for each window.
+
+    Vectorised Illinois (bracketing regula falsi) on f(s) = ln CLs(s) - ln alpha, which is exactly linear
+    for n = 0 and nearly so otherwise: ~6-10 iterations instead of ~25 bisections."""
+    den = _cdf(n, nodes, w)
+    log_alpha = np.log(alpha)
+
+    def f(s: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(_cdf(n, s[:, None] + nodes, w) / den, 1e-300)) - log_alpha
+
     # CLs limits never exceed the b = 0 (classical Poisson) limit; start there and widen if needed.
     hi = 0.5 * stats.chi2.ppf(1.0 - alpha, 2.0 * (n + 1.0)) * 1.05 + 1e-3
+    f_hi = f(hi)
     for _ in range(60):
-        bad = _cdf(n, hi[:, None] + nodes) / den > alpha
+        bad = f_hi > 0
         if not bad.any():
             break
         hi = np.where(bad, 2.0 * hi, hi)
+        f_hi = np.where(bad, f(hi), f_hi)
     lo = np.zeros_like(hi)
-    n_iter = int(np.ceil(np.log2(1.0 / rtol))) + 2
-    for _ in range(n_iter):
-        mid = 0.5 * (lo + hi)
-        above = _cdf(n, mid[:, None] + nodes) / den > alpha
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-    return 0.5 * (lo + hi)
+    f_lo = np.full_like(hi, -log_alpha)  # CLs(0) = 1
+    side = np.zeros(hi.shape, int)
+    x = hi
+    for _ in range(100):
+        x = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        fx = f(x)
+        pos = fx > 0
+        lo, f_lo = np.where(pos, x, lo), np.where(pos, fx, f_lo)
+        hi, f_hi = np.where(pos, hi, x), np.where(pos, f_hi, fx)
+        # Illinois: halve the stale end's value when the same side moves twice
+        f_hi = np.where(pos & (side == 1), 0.5 * f_hi, f_hi)
+        f_lo = np.where(~pos & (side == -1), 0.5 * f_lo, f_lo)
+        side = np.where(pos, 1, -1)
+        if np.all((hi - lo) <= rtol * np.maximum(hi, 1e-12)) or np.all(np.abs(fx) < rtol):
+            break
+    return x
 
 
 def expected_counts(b: np.ndarray, rel_unc: np.ndarray | float = 0.0) -> np.ndarray:
@@ -96,7 +126,7 @@ def expected_counts(b: np.ndarray, rel_unc: np.ndarray | float = 0.0) -> np.ndar
 
 
 def counting_limits(n_obs: np.ndarray, b: np.ndarray, rel_unc: np.ndarray | float = 0.0,
-                    cl: float = 0.90, n_nodes: int = 48) -> CountingLimits:
+                    cl: float = 0.90, n_nodes: int = 20) -> CountingLimits:
     """Observed and expected CLs upper limits on the signal yield for many single-bin windows."""
     n_obs = np.atleast_1d(np.asarray(n_obs, float))
     b = np.atleast_1d(np.asarray(b, float))
@@ -104,22 +134,21 @@ def counting_limits(n_obs: np.ndarray, b: np.ndarray, rel_unc: np.ndarray | floa
     if np.any(b < 0) or np.any(n_obs < 0):
         raise ValueError("counting_limits: background and observed counts must be >= 0")
     alpha = 1.0 - cl
-    nodes = _b_nodes(b, r, n_nodes)
+    nodes, w = _b_nodes(b, r, n_nodes)
     n_exp = expected_counts(b, r)  # (5, n)
     # solve observed + 5 expected counts in one batch; identical (n, window) pairs are frequent
     all_n = np.concatenate([n_obs[None, :], n_exp]).ravel()
-    all_nodes = np.tile(nodes, (6, 1))
-    limits = _solve_signal(all_n, all_nodes, alpha).reshape(6, -1)
+    limits = _solve_signal(all_n, np.tile(nodes, (6, 1)), np.tile(w, (6, 1)), alpha).reshape(6, -1)
     return CountingLimits(observed=limits[0], expected=limits[1:], cl=cl)
 
 
 def counting_p0(n_obs: np.ndarray, b: np.ndarray, rel_unc: np.ndarray | float = 0.0,
-                n_nodes: int = 48) -> np.ndarray:
+                n_nodes: int = 20) -> np.ndarray:
     """Local p-value of the background-only hypothesis: P(n' >= n_obs | b), prior-averaged."""
     n_obs = np.atleast_1d(np.asarray(n_obs, float))
     b = np.atleast_1d(np.asarray(b, float))
-    nodes = _b_nodes(b, np.broadcast_to(np.asarray(rel_unc, float), b.shape), n_nodes)
-    return np.where(n_obs > 0, 1.0 - _cdf(n_obs - 1.0, nodes), 1.0)
+    nodes, w = _b_nodes(b, np.broadcast_to(np.asarray(rel_unc, float), b.shape), n_nodes)
+    return np.where(n_obs > 0, 1.0 - _cdf(n_obs - 1.0, nodes, w), 1.0)
 
 
 def sideband_background(n_sideband: np.ndarray, transfer: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:

@@ -47,7 +47,7 @@ class NormSys:
 
 @dataclass(frozen=True)
 class HistoSys:
-    """Shape uncertainty read from the "syst" axis entries <name>Up and <name>Down."""
+    """Shape uncertainty read from the "syst" axis entries <name>Up/<name>Down (or <name>_up/<name>_down)."""
 
     name: str
     samples: tuple[str, ...] | None = None
@@ -88,6 +88,26 @@ def _nominal(h: hist.Hist, syst: str = NOMINAL) -> hist.Hist:
     if syst != NOMINAL:
         raise KeyError(f"hist has no 'syst' axis, cannot read the variation {syst!r}")
     return h
+
+
+VARIATION_SUFFIXES = (("Up", "Down"), ("_up", "_down"))
+
+
+def variation_labels(h: hist.Hist, name: str) -> tuple[str, str]:
+    """syst-axis entries of a shape variation: <name>Up/<name>Down or <name>_up/<name>_down."""
+    entries = list(h.axes["syst"]) if "syst" in h.axes.name else []
+    for up, dn in VARIATION_SUFFIXES:
+        if name + up in entries and name + dn in entries:
+            return name + up, name + dn
+    raise KeyError(f"hist has no variation pair {name}Up/{name}Down or {name}_up/{name}_down on its syst axis "
+                   f"(entries: {entries}); fill it in the processor or drop HistoSys({name!r})")
+
+
+def variation_names(h: hist.Hist) -> list[str]:
+    """All shape-variation names with both an up and a down entry on the hist's syst axis."""
+    entries = list(h.axes["syst"]) if "syst" in h.axes.name else []
+    return [e[: -len(up)] for e in entries for up, dn in VARIATION_SUFFIXES
+            if e.endswith(up) and e[: -len(up)] + dn in entries]
 
 
 def select_sample(h: hist.Hist, samples: str | Sequence[str]) -> hist.Hist:
@@ -192,8 +212,9 @@ def build_workspace(
             if isinstance(s, NormSys) and _applies(s, name):
                 mods.append({"name": s.name, "type": "normsys", "data": {"hi": s.hi, "lo": s.lo}})
             elif isinstance(s, HistoSys) and _applies(s, name) and "syst" in h.axes.name:
-                up = np.clip(_flat(h, mask, f"{s.name}Up")[0], 0, None)[keep]
-                dn = np.clip(_flat(h, mask, f"{s.name}Down")[0], 0, None)[keep]
+                lab_up, lab_dn = variation_labels(h, s.name)
+                up = np.clip(_flat(h, mask, lab_up)[0], 0, None)[keep]
+                dn = np.clip(_flat(h, mask, lab_dn)[0], 0, None)[keep]
                 base = nom[name][keep]
                 floored = low[keep] if name == first_bkg else np.zeros_like(base, bool)
                 up, dn = np.where(floored, base, up), np.where(floored, base, dn)

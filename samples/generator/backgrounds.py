@@ -1,0 +1,179 @@
+"""Standard-model background generators of the Belle II fast simulation: the process table.
+
+Every generator has the contract signature
+``gen(n, rng, sqrt_s, **params) -> TruthEvents`` (CMS frame, e- beam along +z,
+all particles including intermediates, mothers before daughters). The physics
+lives in small modules:
+
+* qed.py         e+e- -> f fbar (gamma) with ISR/FSR: mumu, tautau, ee (Bhabha), gamma gamma
+* tau.py         tau decays
+* twophoton.py   e+e- -> e+e- X via two (quasi-real) photons: eemumu, eeee, eetautau
+* fourlepton.py  e+e- -> mu mu (gamma* -> l l): mumumumu, mumutautau
+* hadrons.py     e+e- -> q qbar as multi-hadron final states: uu, dd, ss, cc
+* neutrinos.py   e+e- -> gamma nu nubar and its cross-section formula
+Cross sections are attached by the registry (constants.XSEC_NB); only gnunu,
+which is not in the Physics Book table, is computed here (``XSEC_FB``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from samples import constants as C
+from samples.generator.fourlepton import gen_mumumumu, gen_mumutautau
+from samples.generator.hadrons import gen_cc, gen_dd, gen_ss, gen_uu
+from samples.generator.neutrinos import GNUNU_DEFAULTS, gen_gnunu, gnunu_xsec_fb
+from samples.generator.phasespace import TabulatedSampler, sample_1pcos2, sample_inv_1mc2
+from samples.generator.qed import KMIN_DEFAULT, RadiativePair, radiative_pair
+from samples.generator.slots import SlotEvents
+from samples.generator.tau import TAU_CTAU_CM, decay_taus
+from samples.generator.truth import TruthEvents
+from samples.generator.twophoton import gen_eeee, gen_eemumu, gen_eetautau
+
+# The Physics Book's Bhabha and gamma gamma cross sections are defined for
+# 10 < theta* < 170 deg (arXiv:1808.10567, Table 3).
+THETA_MIN_EE_DEG = 10.0
+# Lowest pair mass reached by ISR for the massless processes (Bhabha, gamma
+# gamma): their t-channel-like cross sections are not the 1/s' point-like one
+# at large x; we stop the radiative-return tail at 2 GeV.
+SQRT_S_MIN_MASSLESS = 2.0
+
+
+def _check(n: int, sqrt_s: np.ndarray) -> np.ndarray:
+    sqrt_s = np.asarray(sqrt_s, dtype=np.float64)
+    if sqrt_s.shape != (n,):
+        raise ValueError(f"generator: sqrt_s must have shape ({n},), got {sqrt_s.shape}")
+    if np.any(sqrt_s < 1.0):
+        raise ValueError("generator: sqrt_s must be the e+e- CMS energy in GeV (about 10.58)")
+    return sqrt_s
+
+
+def _pair_events(
+    n: int, pdg_f: int, rp: RadiativePair, final: bool = True, ctau: float = 0.0
+) -> tuple[SlotEvents, int, int]:
+    ev = SlotEvents(n)
+    i_f = ev.add(pdg_f, rp.f, final=final, ctau=ctau)
+    i_fb = ev.add(-pdg_f if pdg_f != 22 else 22, rp.fbar, final=final, ctau=ctau)
+    ev.add(22, rp.isr, valid=rp.has_isr)
+    ev.add(22, rp.fsr, valid=rp.has_fsr)
+    return ev, i_f, i_fb
+
+
+def _weights(n: int) -> dict[str, np.ndarray]:
+    return {"weight": np.ones(n)}
+
+
+def gen_mumu(
+    n: int, rng: np.random.Generator, sqrt_s: np.ndarray, kmin: float = KMIN_DEFAULT, isr: bool = True, fsr: bool = True
+) -> TruthEvents:
+    """e+e- -> mu+mu-(gamma): 1 + cos^2 in the pair frame, LL ISR (with radiative return) and FSR."""
+    sqrt_s = _check(n, sqrt_s)
+    rp = radiative_pair(rng, sqrt_s, C.M_MU, sample_1pcos2, 2.0 * C.M_MU, isr, fsr, kmin)
+    ev, _, _ = _pair_events(n, 13, rp)
+    return ev.build(_weights(n))
+
+
+def gen_tautau(
+    n: int,
+    rng: np.random.Generator,
+    sqrt_s: np.ndarray,
+    kmin: float = KMIN_DEFAULT,
+    isr: bool = True,
+    fsr: bool = True,
+    modes: tuple[str, ...] | None = None,
+) -> TruthEvents:
+    """e+e- -> tau+tau-(gamma), both taus decayed by tau.decay_taus (``modes`` forces a subset)."""
+    sqrt_s = _check(n, sqrt_s)
+    rp = radiative_pair(rng, sqrt_s, C.M_TAU, sample_1pcos2, 2.0 * C.M_TAU, isr, fsr, kmin)
+    ev, i_m, i_p = _pair_events(n, 15, rp, final=False, ctau=TAU_CTAU_CM)
+    ev.add_block(decay_taus(rng, rp.f, -1, modes), parent=i_m)
+    ev.add_block(decay_taus(rng, rp.fbar, +1, modes), parent=i_p)
+    return ev.build(_weights(n))
+
+
+def _bhabha_sampler(cmax: float) -> TabulatedSampler:
+    # d sigma/d cos ~ ((3 + c^2)/(1 - c))^2: QED Bhabha, s + t channels, massless
+    # (e.g. Peskin & Schroeder problem 5.2); c is the e- angle to the e- beam.
+    c = np.unique(np.concatenate([np.linspace(-cmax, cmax, 2001), 1.0 - np.geomspace(1.0 - cmax, 1.0 + cmax, 4001)]))
+    c = c[(c >= -cmax) & (c <= cmax)]
+    return TabulatedSampler(c, ((3.0 + c * c) / (1.0 - c)) ** 2)
+
+
+_BHABHA: dict[float, TabulatedSampler] = {}
+
+
+def gen_ee(
+    n: int,
+    rng: np.random.Generator,
+    sqrt_s: np.ndarray,
+    theta_min_deg: float = THETA_MIN_EE_DEG,
+    kmin: float = KMIN_DEFAULT,
+    isr: bool = True,
+    fsr: bool = True,
+) -> TruthEvents:
+    """Bhabha e+e- -> e+e-(gamma), theta*(e-) in [theta_min, 180 - theta_min] in the pair frame."""
+    sqrt_s = _check(n, sqrt_s)
+    cmax = float(np.cos(np.radians(theta_min_deg)))
+    if cmax not in _BHABHA:
+        _BHABHA[cmax] = _bhabha_sampler(cmax)
+    smp = _BHABHA[cmax]
+    rp = radiative_pair(
+        rng, sqrt_s, C.M_E, lambda r, k: smp.sample(r, k), SQRT_S_MIN_MASSLESS, isr, fsr, kmin, xsec_shape="1/s"
+    )
+    ev, _, _ = _pair_events(n, 11, rp)
+    return ev.build(_weights(n))
+
+
+def _gg_cos(cmax: float) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """(1 + c^2)/(1 - c^2) on [-cmax, cmax] (lowest-order e+e- -> gamma gamma, massless limit)."""
+
+    def sample(rng: np.random.Generator, k: int) -> np.ndarray:
+        out = np.empty(k)
+        todo = np.arange(k)
+        while todo.size:
+            c = sample_inv_1mc2(rng, todo.size, cmax)
+            ok = rng.random(todo.size) < 0.5 * (1.0 + c * c)
+            out[todo[ok]] = c[ok]
+            todo = todo[~ok]
+        return out
+
+    return sample
+
+
+def gen_gg(
+    n: int,
+    rng: np.random.Generator,
+    sqrt_s: np.ndarray,
+    theta_min_deg: float = THETA_MIN_EE_DEG,
+    kmin: float = KMIN_DEFAULT,
+    isr: bool = True,
+) -> TruthEvents:
+    """e+e- -> gamma gamma(gamma): (1 + cos^2)/(1 - cos^2) within [theta_min, 180 - theta_min], ISR photon."""
+    sqrt_s = _check(n, sqrt_s)
+    cmax = float(np.cos(np.radians(theta_min_deg)))
+    rp = radiative_pair(rng, sqrt_s, 0.0, _gg_cos(cmax), SQRT_S_MIN_MASSLESS, isr, False, kmin, xsec_shape="1/s")
+    ev, _, _ = _pair_events(n, 22, rp)
+    return ev.build(_weights(n))
+
+
+GENERATORS: dict[str, Callable[..., TruthEvents]] = {
+    "mumu": gen_mumu,
+    "tautau": gen_tautau,
+    "ee": gen_ee,
+    "gg": gen_gg,
+    "eemumu": gen_eemumu,
+    "eeee": gen_eeee,
+    "eetautau": gen_eetautau,
+    "mumumumu": gen_mumumumu,
+    "mumutautau": gen_mumutautau,
+    "uu": gen_uu,
+    "dd": gen_dd,
+    "ss": gen_ss,
+    "cc": gen_cc,
+    "gnunu": gen_gnunu,
+}
+
+# Cross sections not in constants.XSEC_NB, for the generators' default parameters [fb].
+XSEC_FB: dict[str, float] = {"gnunu": gnunu_xsec_fb(GNUNU_DEFAULTS["emin_cms"], GNUNU_DEFAULTS["cos_range"])}
