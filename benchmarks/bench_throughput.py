@@ -44,7 +44,7 @@ from benchmarks.common import (  # noqa: E402
     warm_page_cache,
     write_json,
 )
-from benchmarks.sample import COMPRESSIONS, BenchSample, ensure_sample  # noqa: E402
+from benchmarks.sample import COMPRESSIONS, BenchSample, ensure_sample, resolve_source  # noqa: E402
 
 ALL_CASES = ("floor", "b2dark", "rdf", "pyloop", "floor_parquet", "b2dark_parquet", "dask1", "dask2")
 GOALS = {"b2dark/rdf": 1.0, "b2dark/floor": 0.6}
@@ -160,7 +160,7 @@ def compare_cutflows(reference: dict, other: dict, label: str, *, rtol_weighted:
 
 # ----------------------------------------------------------------------------- the run
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    directory = args.sample_dir or BENCH_DIR / f"zprime_inv_{args.events}_{args.source}"
+    directory = args.sample_dir or BENCH_DIR / f"zprime_inv_{args.events}_{resolve_source(args.source)}"
     compressions = tuple(dict.fromkeys([args.compression, *args.compare_compressions]))
     print(f"[bench] sample: {args.events} events in {directory} (source {args.source}) ...", flush=True)
     t0 = time.perf_counter()
@@ -316,10 +316,10 @@ def print_table(res: dict[str, Any]) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     quick = os.environ.get("B2DARK_BENCH_QUICK") == "1"
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=60_000 if quick else 3_000_000)
+    ap.add_argument("--events", type=int, default=60_000 if quick else 2_000_000)
     ap.add_argument("--repeat", type=int, default=2 if quick else 5)
     ap.add_argument("--chunksize", type=int, default=100_000)
-    ap.add_argument("--compression", default="zlib1", choices=COMPRESSIONS)
+    ap.add_argument("--compression", default="default", choices=COMPRESSIONS)
     ap.add_argument("--compare-compressions", nargs="*", default=[], choices=COMPRESSIONS,
                     help="also time floor + b2dark on copies written with these compressions")  # fmt: skip
     ap.add_argument("--source", default="auto", choices=("auto", "generator", "synthetic"))

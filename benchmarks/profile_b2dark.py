@@ -1,6 +1,6 @@
 """Profile the b2dark case of the throughput benchmark with pyinstrument.
 
-    python -m benchmarks.profile_b2dark [--events 300000] [--format root|parquet] [--compression zlib1]
+    python -m benchmarks.profile_b2dark [--events 300000] [--format root|parquet] [--compression default]
 
 Runs the Z' -> invisible processor through processor.Runner (iterative
 executor, one core) over the cached benchmark sample once to warm up, then once
@@ -18,14 +18,14 @@ from pathlib import Path  # noqa: E402
 
 from benchmarks.bench_throughput import run_b2dark  # noqa: E402
 from benchmarks.common import BENCH_DIR, warm_page_cache  # noqa: E402
-from benchmarks.sample import COMPRESSIONS, ensure_sample  # noqa: E402
+from benchmarks.sample import COMPRESSIONS, ensure_sample, resolve_source  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=300_000)
     ap.add_argument("--format", default="root", choices=("root", "parquet"))
-    ap.add_argument("--compression", default="zlib1", choices=COMPRESSIONS)
+    ap.add_argument("--compression", default="default", choices=COMPRESSIONS)
     ap.add_argument("--source", default="auto", choices=("auto", "generator", "synthetic"))
     ap.add_argument("--sample-dir", type=Path, default=None)
     ap.add_argument("--chunksize", type=int, default=100_000)
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from pyinstrument import Profiler
 
-    directory = args.sample_dir or BENCH_DIR / f"zprime_inv_{args.events}_{args.source}"
+    directory = args.sample_dir or BENCH_DIR / f"zprime_inv_{args.events}_{resolve_source(args.source)}"
     sample = ensure_sample(args.events, directory, compressions=(args.compression,), source=args.source)
     warm_page_cache(sample.paths(args.format, args.compression))
     fileset = sample.fileset(args.format, args.compression)

@@ -6,9 +6,9 @@ a small stand-in that follows ``samples.eventformat`` (kept for the tests and
 as a fallback, never for physics). Files are cached in ``data/bench/<tag>/``
 and reused while their manifest matches the request.
 
-Both writers take the event-format column dict the generator pipeline returns
-(event columns, counters ``nX``, flat contents ``X_field``), so the same
-events can be written with several compressions for the compression study.
+Files are written with the project's writers (samples.generator.io) from the
+event-format column dict the pipeline returns, so the same events can be
+written with several ROOT compressions for the compression study.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import awkward as ak
 import numpy as np
 
 from samples import constants as C
@@ -32,103 +31,61 @@ from samples import eventformat as EF
 DEFAULT_MIX: dict[str, tuple[str, dict[str, float], float]] = {
     # sample name: (process, model parameters, fraction of events)
     "mumu": ("mumu", {}, 0.30),
-    "tautau": ("tautau", {}, 0.20),
+    "tautau": ("tautau", {}, 0.25),
     "eemumu": ("eemumu", {}, 0.20),
     "ee": ("ee", {}, 0.10),
-    "gg": ("gg", {}, 0.05),
-    "zprime_inv_m1": ("zprime_inv", {"mass": 1.0, "coupling": 0.01}, 0.05),
-    "zprime_inv_m3": ("zprime_inv", {"mass": 3.0, "coupling": 0.01}, 0.05),
-    "zprime_inv_m6": ("zprime_inv", {"mass": 6.0, "coupling": 0.01}, 0.05),
+    "gg": ("gg", {}, 0.06),
+    "zprime_inv_m1": ("zprime_inv", {"mass": 1.0, "coupling": 0.01}, 0.03),
+    "zprime_inv_m3": ("zprime_inv", {"mass": 3.0, "coupling": 0.01}, 0.03),
+    "zprime_inv_m6": ("zprime_inv", {"mass": 6.0, "coupling": 0.01}, 0.03),
 }
 
-COMPRESSIONS = ("zlib1", "zlib4", "lz4", "zstd1", "zstd5", "lzma1", "none")
+COMPRESSIONS = ("default", "zlib1", "zlib4", "lz4", "zstd1", "zstd3", "zstd5", "lzma1", "none")
 LUMI_FB = C.LUMI_FB["zprime-inv"]
 
+_SPECS: dict[str, tuple[str, int] | None] = {
+    "zlib1": ("ZLIB", 1),
+    "zlib4": ("ZLIB", 4),
+    "lz4": ("LZ4", 1),
+    "zstd1": ("ZSTD", 1),
+    "zstd3": ("ZSTD", 3),
+    "zstd5": ("ZSTD", 5),
+    "lzma1": ("LZMA", 1),
+    "none": None,
+}
 
-def uproot_compression(name: str) -> Any:
-    """'zlib4' -> uproot.ZLIB(4); 'none' -> None. Raises naming the allowed values."""
-    import uproot
 
-    if name == "none":
-        return None
-    table = {
-        "zlib1": (uproot.ZLIB, 1),
-        "zlib4": (uproot.ZLIB, 4),
-        "lz4": (uproot.LZ4, 1),
-        "zstd1": (uproot.ZSTD, 1),
-        "zstd5": (uproot.ZSTD, 5),
-        "lzma1": (uproot.LZMA, 1),
-    }
-    if name not in table:
+def compression_spec(name: str) -> tuple[str, int] | None:
+    """Benchmark compression name -> (algorithm, level) as samples.generator.io takes it.
+
+    "default" is the project's default (samples.generator.io.ROOT_COMPRESSION).
+    """
+    if name == "default":
+        from samples.generator.io import ROOT_COMPRESSION
+
+        return ROOT_COMPRESSION
+    if name not in _SPECS:
         raise ValueError(f"unknown compression {name!r}; use one of {', '.join(COMPRESSIONS)}")
-    algo, level = table[name]
-    return algo(level)
+    return _SPECS[name]
 
 
 # ----------------------------------------------------------------------------- writing
-def _collections(columns: Mapping[str, np.ndarray]) -> dict[str, list[str]]:
-    """Collection name -> its field names present in ``columns``."""
-    out: dict[str, list[str]] = {}
-    for coll in EF.COLLECTIONS:
-        if f"n{coll}" in columns:
-            prefix = f"{coll}_"
-            out[coll] = [k[len(prefix) :] for k in columns if k.startswith(prefix)]
-    return out
+# The project's own writers (samples.generator.io): same layout, basket size and
+# Parquet settings as `b2dark generate`; only the ROOT compression varies here.
+def write_root(columns: Mapping[str, np.ndarray], path: Path, compression: str = "default") -> Path:
+    from samples.generator import io
 
-
-def to_awkward(columns: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Event-format columns -> {event column: array, collection: jagged record}.
-
-    uproot writes a jagged record ``Track`` as counter ``nTrack`` plus branches
-    ``Track_<field>``: exactly the event format's naming.
-    """
-    colls = _collections(columns)
-    branches: dict[str, Any] = {}
-    for name, arr in columns.items():
-        if name.startswith("n") and name[1:] in colls:
-            continue
-        if "_" in name and name.split("_", 1)[0] in colls:
-            continue
-        branches[name] = np.asarray(arr)
-    for coll, fields in colls.items():
-        counts = np.asarray(columns[f"n{coll}"])
-        branches[coll] = ak.zip(
-            {f: ak.unflatten(np.asarray(columns[f"{coll}_{f}"]), counts) for f in fields}
-        )
-    return branches
-
-
-def write_root(columns: Mapping[str, np.ndarray], path: Path, compression: str = "zlib1", basket: int = 100_000) -> Path:
-    """Write one ``events`` TTree; ``basket`` entries per TBasket (one extend per basket)."""
-    import uproot
-
-    branches = to_awkward(columns)
-    n = len(next(iter(columns.values())))
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.root")
-    with uproot.recreate(tmp, compression=uproot_compression(compression)) as f:
-        for start in range(0, n, basket):
-            chunk = {k: v[start : start + basket] for k, v in branches.items()}
-            if start == 0:
-                f.mktree(EF.TREE_NAME, {k: v.type if isinstance(v, ak.Array) else v.dtype for k, v in chunk.items()})
-            f[EF.TREE_NAME].extend(chunk)
+    io.write_root(tmp, dict(columns), mc=True, compression=compression_spec(compression))
     tmp.replace(path)
     return path
 
 
-def write_parquet(columns: Mapping[str, np.ndarray], path: Path, compression: str = "zstd") -> Path:
-    """Same branches as the ROOT file (``nTrack``, ``Track_px`` as list columns), one row per event."""
-    colls = _collections(columns)
-    out: dict[str, Any] = {}
-    for name, arr in columns.items():
-        head = name.split("_", 1)[0]
-        if "_" in name and head in colls:
-            out[name] = ak.unflatten(np.asarray(arr), np.asarray(columns[f"n{head}"]))
-        else:
-            out[name] = np.asarray(arr)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_parquet(columns: Mapping[str, np.ndarray], path: Path) -> Path:
+    from samples.generator import io
+
     tmp = path.with_suffix(".tmp.parquet")
-    ak.to_parquet(ak.zip(out, depth_limit=1), tmp, compression=compression, row_group_size=100_000)
+    io.write_parquet(tmp, dict(columns), mc=True)
     tmp.replace(path)
     return path
 
@@ -260,7 +217,7 @@ class BenchSample:
     def n_events(self) -> int:
         return sum(f.n_events for f in self.files.values())
 
-    def fileset(self, fmt: str = "root", compression: str = "zlib1", max_events: int | None = None) -> dict[str, Any]:
+    def fileset(self, fmt: str = "root", compression: str = "default", max_events: int | None = None) -> dict[str, Any]:
         """coffea fileset with the metadata contract of .notes/CONTRACTS.md."""
         out: dict[str, Any] = {}
         for name, f in self.files.items():
@@ -286,7 +243,7 @@ class BenchSample:
             out[name] = {"files": {path: EF.TREE_NAME}, "metadata": meta}
         return out
 
-    def paths(self, fmt: str = "root", compression: str = "zlib1") -> list[Path]:
+    def paths(self, fmt: str = "root", compression: str = "default") -> list[Path]:
         return [Path(f.parquet if fmt == "parquet" else f.root[compression]) for f in self.files.values()]
 
 
@@ -314,12 +271,21 @@ def generator_available(processes: list[str]) -> bool:
     return all(registry.get(p).available() for p in processes)
 
 
+def resolve_source(source: str, mix: Mapping[str, tuple[str, dict[str, float], float]] = DEFAULT_MIX) -> str:
+    """"auto" -> "generator" if it can make every process of ``mix``, else "synthetic"."""
+    if source == "auto":
+        return "generator" if generator_available(sorted({p for p, _, _ in mix.values()})) else "synthetic"
+    if source not in ("generator", "synthetic"):
+        raise ValueError(f"unknown sample source {source!r}; use auto, generator or synthetic")
+    return source
+
+
 def ensure_sample(
     n_events: int,
     directory: Path,
     *,
     mix: Mapping[str, tuple[str, dict[str, float], float]] = DEFAULT_MIX,
-    compressions: tuple[str, ...] = ("zlib1",),
+    compressions: tuple[str, ...] = ("default",),
     parquet: bool = True,
     seed: int = 20260,
     source: str = "auto",
@@ -330,8 +296,7 @@ def ensure_sample(
     process of ``mix``). Reuses files listed in ``manifest.json`` when the request
     (event count, mix, seed, source) is unchanged; adds missing compressions.
     """
-    if source == "auto":
-        source = "generator" if generator_available(sorted({p for p, _, _ in mix.values()})) else "synthetic"
+    source = resolve_source(source, mix)
     request = {"n_events": n_events, "mix": {k: list(v) for k, v in mix.items()}, "seed": seed, "source": source}
     manifest_path = directory / "manifest.json"
     manifest: dict[str, Any] = {}
@@ -347,11 +312,16 @@ def ensure_sample(
         need_pq = parquet and (f is None or f.parquet is None or not Path(f.parquet).exists())
         if not missing and not need_pq:
             continue
-        n = max(1, round(n_events * frac))
-        columns, n_gen, xsec = _generate(process, n, seed + 1000 * i, dict(params), source)
-        n_written = len(columns["event"])
-        if f is None:
-            f = SampleFile(name, process, dict(params), n_written, n_gen, xsec, source)
+        existing = [Path(p) for p in (f.root.values() if f else []) if Path(p).exists()]
+        if f is not None and existing:
+            # Same events, another compression: read back instead of generating again.
+            from samples.generator import io
+
+            columns = io.read_root(existing[0])
+        else:
+            n = max(1, round(n_events * frac))
+            columns, n_gen, xsec = _generate(process, n, seed + 1000 * i, dict(params), source)
+            f = SampleFile(name, process, dict(params), len(columns["event"]), n_gen, xsec, source)
         for comp in missing:
             f.root[comp] = str(write_root(columns, directory / comp / f"{name}.root", comp))
         if need_pq:

@@ -142,7 +142,8 @@ def cos_angle(ax: Any, ay: Any, az: Any, bx: Any, by: Any, bz: Any) -> Any:
     """Cosine of the angle between two three-vectors (clipped to [-1, 1])."""
     dot = ax * bx + ay * by + az * bz
     norm = np.sqrt((ax * ax + ay * ay + az * az) * (bx * bx + by * by + bz * bz))
-    return np.minimum(np.maximum(dot / norm, -1.0), 1.0)  # np.clip is no ufunc (dask-awkward)
+    with np.errstate(invalid="ignore", divide="ignore"):  # zero vectors (padded objects) give NaN on purpose
+        return np.minimum(np.maximum(dot / norm, -1.0), 1.0)  # np.clip is no ufunc (dask-awkward)
 
 
 def angle(a: P4, b: P4) -> Any:

@@ -46,7 +46,7 @@ TASK_KEYS = {
     "chunk_size",
     "doc",
 }
-PD_KEYS = {"name", "lumi_fb", "seed", "backgrounds", "inject", "doc"}
+PD_KEYS = {"name", "lumi_fb", "seed", "backgrounds", "inject", "doc", "mode", "skim"}
 
 
 class RecipeError(ValueError):
@@ -74,6 +74,8 @@ class PseudoTask:
     backgrounds: list[str]
     inject: dict[str, Any] | None = None
     doc: str = ""
+    mode: str = "generate"  # or "resample": draw from the MC sample files (samples/pseudodata.py)
+    skim: str | None = None
 
 
 def stable_seed(name: str) -> int:
@@ -163,8 +165,12 @@ def parse_recipe(path: Path) -> tuple[list[Task], list[PseudoTask], dict[str, An
                 backgrounds=list(p["backgrounds"]),
                 inject=p.get("inject"),
                 doc=str(p.get("doc", "")),
+                mode=str(p.get("mode", "generate")),
+                skim=p.get("skim"),
             )
         )
+        if pseudo[-1].mode not in ("generate", "resample"):
+            raise RecipeError(f"{where}: mode must be 'generate' or 'resample', got {pseudo[-1].mode!r}")
     names = [t.name for t in tasks] + [p.name for p in pseudo]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
@@ -250,6 +256,7 @@ def run_pseudo(
             params=e.params.model_dump(exclude_none=True),
             filter_name=e.filter,
             filter_options=e.filter_options,
+            pool_files=[str(out / f.path) for f in e.files if f.format == "root"] if p.mode == "resample" else [],
         )
     injected = None
     if p.inject:
@@ -272,7 +279,7 @@ def run_pseudo(
             n_events=inj.get("n_events"),
         )
         injected = f"{inj['process']} {params}"
-    cols, counts = make_pseudodata(comps, p.lumi_fb, p.seed)
+    cols, counts = make_pseudodata(comps, p.lumi_fb, p.seed, skim=p.skim)
     files = _write_files(p.name, cols, out, formats, mc=False)
     n = int(cols["event"].shape[0])
     entry = SampleEntry(
@@ -286,7 +293,8 @@ def run_pseudo(
         seed=p.seed,
         injected_signal=injected,
         components=counts,
-        doc=p.doc or f"pseudo-data at {p.lumi_fb} fb^-1 from {', '.join(p.backgrounds)}",
+        doc=p.doc
+        or f"pseudo-data at {p.lumi_fb} fb^-1 from {', '.join(p.backgrounds)} ({p.mode}, skim {p.skim})",
     )
     return p.name, entry.model_dump(mode="json"), time.perf_counter() - t0
 

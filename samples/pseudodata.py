@@ -34,6 +34,29 @@ class Component:
     filter_name: str | None = None
     filter_options: dict[str, Any] = field(default_factory=dict)
     n_events: int | None = None  # fixed number instead of a Poisson draw (signal injection)
+    # Resampling instead of fresh generation: the MC pool files (events after the generator
+    # filter) of this component. See make_pseudodata.
+    pool_files: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- reco skims
+def _event_sum(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.bincount(np.repeat(np.arange(counts.size), counts), weights=values, minlength=counts.size)
+
+
+def skim_two_leptons(cols: dict[str, np.ndarray], extra_e_max: float = 1.0) -> np.ndarray:
+    """Data skim for the two-lepton + missing-momentum searches (reconstructed objects only):
+    2 or 3 tracks, >= 1 muon-ID'd (> 0.5) and >= 2 lepton-ID'd (muon or electron > 0.5) tracks,
+    summed neutral ECL energy below ``extra_e_max`` GeV. Looser than the Z'->invisible signal
+    region and its e-mu control sample."""
+    nt = cols["nTrack"]
+    mu = _event_sum(nt, cols["Track_muonID"] > 0.5)
+    lep = _event_sum(nt, (cols["Track_muonID"] > 0.5) | (cols["Track_electronID"] > 0.5))
+    extra = _event_sum(cols["nPhoton"], cols["Photon_E"])
+    return (nt >= 2) & (nt <= 3) & (mu >= 1) & (lep >= 2) & (extra < extra_e_max)
+
+
+SKIMS = {"two_leptons": skim_two_leptons}
 
 
 def take_events(cols: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -93,16 +116,57 @@ def generate_component(
     return pipeline.concat_columns(parts) if parts else {}
 
 
+def resample_component(
+    comp: Component, lumi_fb: float, rng: np.random.Generator, skim: str | None
+) -> tuple[dict[str, np.ndarray], int]:
+    """Unweighted events drawn with replacement from the component's MC pool.
+
+    N ~ Poisson(sigma * eff_filter * eff_skim * L) with eff_skim measured on the pool.
+    Because the background template is made from the same pool, the pseudo-data
+    scatter around it exactly like Poisson data around a perfect model; what is
+    lost is independence from the pool's own statistical fluctuations (say so
+    when interpreting pseudo-data fits). Used where fresh generation of
+    sigma * L events does not fit the budget (e.g. Bhabha: 2.4e10 events).
+    """
+    from samples.generator import io
+
+    pool = pipeline.concat_columns([io.read_root(f) for f in comp.pool_files])
+    n_pool = int(pool["event"].shape[0])
+    keep = np.flatnonzero(SKIMS[skim](pool)) if skim else np.arange(n_pool)
+    eff_skim = keep.size / n_pool if n_pool else 0.0
+    n = int(rng.poisson(comp.xsec_fb * comp.filter_efficiency * eff_skim * lumi_fb))
+    if n and keep.size == 0:
+        raise ValueError(f"pseudo-data: pool of {comp.process!r} has no event passing the skim")
+    return take_events(pool, rng.choice(keep, size=n, replace=True)) if n else {}, n
+
+
 def make_pseudodata(
-    components: dict[str, Component], lumi_fb: float, seed: int, chunk_size: int = pipeline.DEFAULT_CHUNK
+    components: dict[str, Component],
+    lumi_fb: float,
+    seed: int,
+    chunk_size: int = pipeline.DEFAULT_CHUNK,
+    skim: str | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """-> (data columns without truth, events per component)."""
+    """-> (data columns without truth, events per component).
+
+    Components with ``pool_files`` are resampled from their MC pool
+    (:func:`resample_component`); the others are generated fresh. ``skim`` (a key
+    of SKIMS) is applied to every component, like a data skim.
+    """
     if lumi_fb <= 0:
         raise ValueError(f"pseudo-data luminosity must be positive, got {lumi_fb}")
+    if skim is not None and skim not in SKIMS:
+        raise KeyError(f"unknown pseudo-data skim {skim!r}; known: {', '.join(SKIMS)}")
     rng = np.random.default_rng(np.random.SeedSequence([seed, PSEUDODATA_EXP]))
     parts: list[dict[str, np.ndarray]] = []
     counts: dict[str, int] = {}
     for i, (name, comp) in enumerate(components.items()):
+        if comp.pool_files and comp.n_events is None:
+            cols, n = resample_component(comp, lumi_fb, rng, skim)
+            counts[name] = n
+            if n:
+                parts.append(strip_mc({k: v for k, v in cols.items() if not k.startswith("mc_")}))
+            continue
         if comp.n_events is not None:
             n = int(comp.n_events)
         else:
@@ -111,6 +175,9 @@ def make_pseudodata(
         if n == 0:
             continue
         cols = generate_component(comp, n, seed=seed * 100 + i, chunk_size=chunk_size)
+        if skim is not None:  # thinning keeps the count Poisson
+            cols = take_events(cols, np.flatnonzero(SKIMS[skim](cols)))
+            counts[name] = int(cols["event"].shape[0])
         # Signal samples carry mc_* columns, backgrounds do not: truth is dropped anyway.
         parts.append(strip_mc({k: v for k, v in cols.items() if not k.startswith("mc_")}))
     if not parts:

@@ -87,7 +87,9 @@ def run_runner(fileset: dict[str, Any], processor_instance: Any, executor: str =
     from processors.schema import B2Schema
 
     ex = processor.IterativeExecutor() if executor == "iterative" else processor.FuturesExecutor(workers=2)
-    runner = processor.Runner(executor=ex, schema=B2Schema, chunksize=chunksize)
+    # metadata_cache={}: coffea's default cache is process-global and keyed on (dataset, file, tree);
+    # it would hand a later run the *user metadata* of an earlier one (e.g. another xsec_fb).
+    runner = processor.Runner(executor=ex, schema=B2Schema, chunksize=chunksize, metadata_cache={})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return runner(fileset, processor_instance=processor_instance, treename="events")

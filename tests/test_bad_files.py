@@ -110,3 +110,30 @@ def test_stale_catalog_count_is_an_error(pristine: Path, tmp_path: Path) -> None
     write_events(inputs / "data_0.root", 123, seed=5, mc=False)
     with pytest.raises(BadInputError, match=r"data_0.root.*entries: tree has 123 entries, the catalog says 300"):
         _run(inputs, tmp_path / "out", skip=False)
+
+
+def _corrupt_basket(p: Path, branch: str = "Track_px") -> None:
+    """Overwrite the compressed payload of one basket: the metadata stay valid, reading the data fails."""
+    with uproot.open(p) as f:
+        seek = int(f["events"][branch].member("fBasketSeek")[0])
+    raw = bytearray(p.read_bytes())
+    keylen = int.from_bytes(raw[seek + 14 : seek + 16], "big")
+    start = seek + keylen + 9  # after the 9-byte compression header
+    raw[start : start + 64] = np.random.default_rng(1).bytes(64)
+    p.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_corrupt_basket_found_during_processing(skip: bool, pristine: Path, tmp_path: Path) -> None:
+    inputs = _copy(pristine, tmp_path)
+    victim = inputs / "bkg_mumu_0.root"
+    _corrupt_basket(victim)
+    if not skip:
+        with pytest.raises(BadInputError, match=rf"{victim} \(sample bkg_mumu\): read-error: reading failed"):
+            _run(inputs, tmp_path / "out", skip=False)
+        return
+    res = _run(inputs, tmp_path / "out", skip=True)
+    (p,) = res.skipped
+    assert p.path == str(victim) and p.reason == "read-error" and p.events_lost == 300
+    assert res.processed["bkg_mumu"] == res.expected["bkg_mumu"] - 300
+    assert "SKIPPED 1 bad file(s), 300 events lost" in res.summary

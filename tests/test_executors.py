@@ -111,8 +111,10 @@ def test_htcondor_job_description():
     # HTCondor runs one command: the prologue is chained in front of the worker with ';'
     args = lines["Arguments"]
     assert args.index("export OMP_NUM_THREADS=1") < args.index("distributed.cli.dask_worker")
-    assert sys.executable in args or sys.executable in lines.get("Executable", "")
-    assert lines["Queue"] if "Queue" in lines else script.rstrip().endswith("Queue")
+    assert f"{sys.executable} -m distributed.cli.dask_worker" in args
+    assert "--nthreads 2" in args and "--local-directory $_CONDOR_SCRATCH_DIR" in args
+    assert lines["Executable"] == "/bin/sh"
+    assert script.rstrip().endswith("\nQueue")
 
 
 def test_htcondor_directive_must_be_key_value():

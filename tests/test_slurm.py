@@ -32,11 +32,17 @@ def slurm() -> str:
     return proc.stdout
 
 
-def _jobcomp(job_ids: list[str]) -> list[str]:
-    """Finished-job records written by SLURM's jobcomp/filetxt plugin (see start_slurm.sh)."""
+def _jobcomp(job_ids: list[str], timeout: float = 10.0) -> list[str]:
+    """Finished-job records of ``job_ids`` written by SLURM's jobcomp/filetxt plugin (see start_slurm.sh);
+    waits until every job has one (cancelled jobs are recorded a moment after scancel)."""
     log = Path("/var/log/slurm/jobcomp.log")
-    lines = log.read_text().splitlines() if log.is_file() else []
-    return [ln for ln in lines if any(ln.startswith(f"JobId={j} ") for j in job_ids)]
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = log.read_text().splitlines() if log.is_file() else []
+        found = [ln for ln in lines if any(ln.startswith(f"JobId={j} ") for j in job_ids)]
+        if len(found) >= len(job_ids) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def test_start_script_is_idempotent(slurm):
@@ -86,12 +92,7 @@ def test_dask_slurm_equals_local_run(slurm, tmp_path, capsys):
     assert "#SBATCH --mem=" in desc["cluster"]["job_script"]
     toys.assert_same_output(local, result)
     # the jobs really ran under SLURM: scancel'ed on close, recorded by the jobcomp plugin
-    records = []
-    for _ in range(50):
-        records = _jobcomp(job_ids)
-        if len(records) == 2:
-            break
-        time.sleep(0.2)
+    records = _jobcomp(job_ids)
     with capsys.disabled():
         print("[test_slurm] jobcomp:\n" + "\n".join(ln[:160] for ln in records))
     assert len(records) == 2
@@ -140,7 +141,8 @@ def test_zprime_inv_run_on_slurm_equals_local(slurm, zprime_catalog, tmp_path, c
               f"workers {prov['n_workers']}, events {batch.nevents}")
     assert prov["spec"] == "dask@slurm" and prov["cluster"]["type"] == "SLURMCluster"
     assert len(prov["job_ids"]) == 2
-    assert len(_jobcomp(prov["job_ids"])) >= 1 or all(j.isdigit() for j in prov["job_ids"])
+    records = _jobcomp(prov["job_ids"])
+    assert len(records) == 2 and all("NodeList=" in ln for ln in records)
     assert batch.nevents == local.nevents == {"zprime_inv_m1": 600, "zprime_inv_m6": 600}
     assert set(batch.hists) == set(local.hists)
     for name, h in local.hists.items():

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from stats_helpers import one_bin_hist
 
 from workflows.stats import counting, limits
 from workflows.stats.model import NormSys, build_workspace
-
-from stats_helpers import one_bin_hist
 
 
 @pytest.mark.parametrize("cl, expected", [(0.90, np.log(10.0)), (0.95, np.log(20.0))])

@@ -115,7 +115,7 @@ def test_toy_percentile_fix_gives_ordered_band():
                             systematics=[NormSys("b", 0.9, 1.1, ("bkg",))])
     model = ws.model()
     with limits.numpy_percentile_fix():
-        obs, exp = pyhf.infer.hypotest(1.0, ws.data(model), model, calctype="toybased", ntoys=100,
+        obs, exp = pyhf.infer.hypotest(1.0, ws.data(model), model, calctype="toybased", ntoys=40,
                                        return_expected_set=True, track_progress=False)
     exp = np.asarray(exp, float)
     assert np.all(np.diff(exp) >= 0) and 0 <= float(obs) <= 1

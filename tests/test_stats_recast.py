@@ -13,7 +13,7 @@ def test_recast_round_trip(model):
     sigma_ul = np.array([3.0, 10.0, 40.0])  # fb
     c = recast.recast(model, masses, sigma_ul)
     assert np.all(np.isfinite(c)) and np.all(c > 0)
-    back = np.array([recast.signal_xsec_fb(model, [m], float(ci))[0] for m, ci in zip(masses, c)])
+    back = np.array([recast.signal_xsec_fb(model, [m], float(ci))[0] for m, ci in zip(masses, c, strict=True)])
     np.testing.assert_allclose(back, sigma_ul, rtol=1e-9)
 
 

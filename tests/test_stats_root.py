@@ -25,6 +25,7 @@ def _th1(name, values, errors=None):
         if errors is not None:
             h.SetBinError(i + 1, errors[i])
     h.SetDirectory(0)
+    ROOT.SetOwnership(h, False)  # HistFactory keeps pointers to these: Python must not delete them
     return h
 
 
@@ -58,7 +59,8 @@ def root_limit(ws: dict, cl: float, mu_max: float) -> tuple[float, float]:
                 lo = _th1(f"{smp['name']}_{m['name']}_lo", m["data"]["lo_data"])
                 hi = _th1(f"{smp['name']}_{m['name']}_hi", m["data"]["hi_data"])
                 keep += [lo, hi]
-                hs = HF.HistoSys(m["name"])
+                hs = HF.HistoSys()
+                hs.SetName(m["name"])
                 hs.SetHistoLow(lo)
                 hs.SetHistoHigh(hi)
                 s.AddHistoSys(hs)
@@ -66,7 +68,6 @@ def root_limit(ws: dict, cl: float, mu_max: float) -> tuple[float, float]:
                 s.ActivateStatError()
         chan.AddSample(s)
     meas.AddChannel(chan)
-    meas.SetExportOnly(True)
     w = HF.MakeModelAndMeasurementFast(meas)
     mc = w.obj("ModelConfig")
     data_set = w.data("obsData")

@@ -208,27 +208,33 @@ def signal_resolution(run: RunOutput, hist_name: str = "m2_recoil") -> tuple[np.
         hs = _slice(h, [s])
         if m is None or hs is None:
             continue
-        centers, vals = hs.axes[0].centers, hs.values()
-        if vals.sum() <= 0:
+        if hs.values().sum() <= 0:
             continue
-        sigma_m2 = _fit_sigma(centers, vals, m * m)
+        sigma_m2 = _fit_sigma(hs, m * m)
         if sigma_m2 is not None and np.isfinite(sigma_m2) and sigma_m2 > 0:
             masses.append(m)
             sigmas.append(sigma_m2 / (2 * max(m, 1e-3)))  # sigma(M) = sigma(M^2) / 2M
     return np.array(masses), np.array(sigmas)
 
 
-def _fit_sigma(centers: np.ndarray, vals: np.ndarray, m2: float) -> float | None:
+def _fit_sigma(h1: Any, m2: float) -> float | None:
+    """sigma of the M^2_recoil peak: processors.resolution's double Crystal Ball on +-2 GeV^2 around
+    the generated M^2 when it converges, else half the central 68 % interval."""
+    centers, vals = h1.axes[0].centers, h1.values()
     try:
-        from processors.resolution import fit_double_cb
+        from processors.resolution import fit_double_cb_hist
 
+        lo, hi = h1.axes[0].index(m2 - 2.0), h1.axes[0].index(m2 + 2.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return float(fit_double_cb(centers, vals, m2).sigma_w)
+            fit = fit_double_cb_hist(h1[max(lo, 0) : hi + 1])
+        if np.isfinite(fit.sigma_w) and 0 < fit.sigma_w < 2.0:
+            return float(fit.sigma_w)
     except Exception:
-        cdf = np.cumsum(vals) / vals.sum()
-        lo, hi = np.interp([0.16, 0.84], cdf, centers)
-        return float(hi - lo) / 2
+        pass
+    cdf = np.cumsum(vals) / vals.sum()
+    q16, q84 = np.interp([0.16, 0.84], cdf, centers)
+    return float(q84 - q16) / 2
 
 
 def mass_plots(run: RunOutput, outdir: Path) -> list[Path]:

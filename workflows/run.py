@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -228,7 +230,7 @@ def run(cfg: RunConfig) -> RunResult:
         print(f"[b2dark] {len(chunks)} chunks over {sum(len(e['files']) for e in good.values())} files, "
               f"executor {opts.executor}")
         with timer("processing"):
-            wrapped = runner_factory(opts.chunksize).run(chunks, proc, treename="events")
+            wrapped, chunks = process_chunks(runner_factory(opts.chunksize), chunks, proc, opts, checks, problems)
         executor_info = handle.describe() if hasattr(handle, "describe") else {"spec": opts.executor}
     out = wrapped["out"]
     n_reused = min(n_before, len(chunks))
@@ -287,6 +289,54 @@ def run(cfg: RunConfig) -> RunResult:
     if not cfg.keep_partial:
         checkpoint.cleanup(out_dir)
     return result
+
+
+_FILE_IN_MESSAGE = re.compile(r"filename='([^']+)'")
+
+
+def _read_error(exc: BaseException) -> bool:
+    """True when the root cause is reading/decompressing the file (not a bug in the processor)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        mod = type(cause).__module__ or ""
+        if isinstance(cause, (OSError, EOFError, zlib.error)) or mod.split(".")[0] in {"uproot", "lz4", "cramjam", "zstandard"}:
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def process_chunks(
+    runner: Any,
+    chunks: list,
+    proc: Any,
+    opts: Any,
+    checks: list[inputcheck.FileCheck],
+    problems: list[inputcheck.FileProblem],
+) -> tuple[dict[str, Any], list]:
+    """Run all chunks. A file that fails while its data are read (e.g. a corrupt basket the cheap
+    checks cannot see) stops the run naming the file -- or, with skip_bad_files, joins the skipped
+    files and the run continues; chunks already finished are reloaded from their checkpoints."""
+    entries = {c.path: c.entries for c in checks}
+    while True:
+        try:
+            return runner.run(chunks, proc, treename="events"), chunks
+        except Exception as e:
+            m = _FILE_IN_MESSAGE.search(str(e))
+            if m is None or not _read_error(e):
+                raise
+            path = m.group(1)
+            detail = f"reading failed during processing ({type(e.__cause__ or e).__name__}: {e.__cause__ or e})"
+            if not opts.skip_bad_files:
+                sample = next((c.dataset for c in chunks if c.filename == path), "?")
+                raise inputcheck.BadInputError(
+                    [inputcheck.FileProblem(sample, path, "read-error", detail[:500], entries.get(path) or 0)]
+                ) from e
+            sample = next(c.dataset for c in chunks if c.filename == path)
+            problems.append(inputcheck.FileProblem(sample, path, "read-error", detail[:500], entries.get(path) or 0))
+            print(f"[b2dark] SKIPPED {path} ({sample}): read error during processing; rerunning the rest")
+            chunks = [c for c in chunks if c.filename != path]
+            if not chunks:
+                raise inputcheck.BadInputError(problems) from e
 
 
 def check_accounting(

@@ -69,10 +69,13 @@ def two_track_recoil(
     recoil_theta_deg: tuple[float, float] = (25.0, 140.0),
     m2_recoil_min: float = -1.0,
     recoil_pt_cms_min: float = 0.0,
+    photon_veto_e: float | None = None,
 ) -> np.ndarray:
     """Z'->invisible skim: 2..max_tracks CDC tracks with pT > pt_min, the two leading of opposite
     charge, truth recoil against them pointing into a broad window around the ECL barrel
-    (lab polar angle), M2_recoil > m2_recoil_min and recoil p_T in the CMS above recoil_pt_cms_min."""
+    (lab polar angle), M2_recoil > m2_recoil_min and recoil p_T in the CMS above recoil_pt_cms_min.
+    With ``photon_veto_e``: no true photon above that lab energy inside the ECL outside its gaps
+    (the detector finds those with probability 1 - 1e-3, and the search vetoes them)."""
     n = truth.n_events
     idx = np.flatnonzero(_cdc_tracks(truth, pt_min))
     if idx.size == 0:
@@ -99,7 +102,21 @@ def two_track_recoil(
     if recoil_pt_cms_min > 0:
         rc = lz.boost(recoil, -beams.beta)
         ok &= np.hypot(rc[:, 0], rc[:, 1]) > recoil_pt_cms_min
+    if photon_veto_e is not None:
+        ok &= ~_has_visible_photon(truth, photon_veto_e)
     return ok
+
+
+def _has_visible_photon(truth: TruthEvents, e_min: float) -> np.ndarray:
+    """Events with a true final-state photon above ``e_min`` (lab) in the ECL outside the gaps."""
+    theta = np.degrees(np.arctan2(np.hypot(truth.px, truth.py), truth.pz))
+    in_ecl = (
+        ((theta >= C.ECL_FWD_MIN_DEG) & (theta < C.ECL_FWD_MAX_DEG))
+        | ((theta >= C.ECL_BARREL_MIN_DEG) & (theta <= C.ECL_BARREL_MAX_DEG))
+        | ((theta >= C.ECL_BWD_MIN_DEG) & (theta <= C.ECL_BWD_MAX_DEG))
+    )
+    sel = truth.final & (truth.pdg == 22) & (truth.E > e_min) & in_ecl
+    return np.bincount(truth.event_index()[sel], minlength=truth.n_events) > 0
 
 
 def min_tracks(truth: TruthEvents, beams: Beams, n_min: int = 4, pt_min: float = 0.05) -> np.ndarray:

@@ -40,7 +40,9 @@ def _virtual_mass(rng: np.random.Generator, lo: float, hi: np.ndarray, m_b: floa
     return out
 
 
-def _decay_along(rng: np.random.Generator, parent: np.ndarray, m1: float, m2: float, cos_t: np.ndarray) -> tuple:
+def _decay_along(
+    rng: np.random.Generator, parent: np.ndarray, m1: float, m2: float, cos_t: np.ndarray
+) -> tuple:
     """Two-body decay with daughter 1 at polar angle acos(cos_t) to the parent's flight direction."""
     n = parent.shape[0]
     M = L.mass(parent)
@@ -87,9 +89,9 @@ def _events(
     a, abar, gstar, b, bbar = four_lepton(rng, sqrt_s, m_a, m_b)
     ev = SlotEvents(n)
     slots = []
-    for pdg, m, p4, mother in ((pdg_a, m_a, a, -1), (-pdg_a, m_a, abar, -1)):
+    for pdg, p4 in ((pdg_a, a), (-pdg_a, abar)):
         tau = abs(pdg) == 15
-        slots.append(ev.add(pdg, p4, mother, final=not tau, ctau=TAU_CTAU_CM if tau else 0.0))
+        slots.append(ev.add(pdg, p4, -1, final=not tau, ctau=TAU_CTAU_CM if tau else 0.0))
     ig = ev.add(22, gstar, final=False)
     for pdg, p4 in ((pdg_b, b), (-pdg_b, bbar)):
         tau = abs(pdg) == 15

@@ -32,9 +32,18 @@ class TabulatedSampler:
         self.integral = float(cdf[-1])
         self.grid = grid
         self.cdf = cdf / cdf[-1]
+        # Inverse CDF on a uniform u grid: sampling is then an O(1) lookup + linear
+        # interpolation instead of a binary search per event (3-4x faster).
+        self._inv = np.interp(np.linspace(0.0, 1.0, self.N_INV + 1), self.cdf, self.grid)
+
+    N_INV = 1 << 16
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return np.interp(rng.random(n), self.cdf, self.grid)
+        u = rng.random(n) * self.N_INV
+        i = u.astype(np.int64)
+        f = u - i
+        lo = self._inv[i]
+        return lo + f * (self._inv[i + 1] - lo)
 
 
 def sample_1pcos2(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -95,7 +104,7 @@ def collinear_pair_cos(
     one_minus_beta: np.ndarray | float,
     weight: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """cos(theta) from g(c)/(1 - b^2 c^2) with 0 <= g <= 1 given as ``weight(b, 1 - c, 1 + c)``.
+    """cos(theta) from g(c)/(1 - b^2 c^2) with 0 <= g <= 1 given as ``weight(1 - b, 1 - c, 1 + c)``.
 
     Proposal 1/(1 - b^2 c^2) = (1/(1 - b c) + 1/(1 + b c))/2, sampled exactly; then hit-or-miss.
     Returns (c, 1 - c, 1 + c) with the last two precise near the collinear peaks.
@@ -109,27 +118,33 @@ def collinear_pair_cos(
         omb = omb_all[todo]
         b = 1.0 - omb
         lg = np.log((2.0 - omb) / omb)  # ln((1+b)/(1-b))
-        x = np.clip(((2.0 - omb) * np.exp(-rng.random(k) * lg) - omb) / b, 0.0, 2.0)  # 1 - c', c' ~ 1/(1 - b c')
+        x = np.clip(
+            ((2.0 - omb) * np.exp(-rng.random(k) * lg) - omb) / b, 0.0, 2.0
+        )  # 1 - c', c' ~ 1/(1 - b c')
         flip = rng.random(k) < 0.5
         omc = np.where(flip, 2.0 - x, x)
         opc = np.where(flip, x, 2.0 - x)
-        ok = rng.random(k) < weight(b, omc, opc)
+        ok = rng.random(k) < weight(omb, omc, opc)
         om[todo[ok]] = omc[ok]
         op[todo[ok]] = opc[ok]
         todo = todo[~ok]
     return 1.0 - om, om, op
 
 
-def breit_wheeler_weight(b: np.ndarray, om: np.ndarray, op: np.ndarray) -> np.ndarray:
+def breit_wheeler_weight(omb: np.ndarray, om: np.ndarray, op: np.ndarray) -> np.ndarray:
     """g(c) for gamma gamma -> l+l- (and e+e- -> gamma gamma): [1 + 2b^2 s^2 - b^4 - b^4 s^4]/(1 - b^2 c^2) / 2.
 
     The Breit-Wheeler angular distribution is that numerator over (1 - b^2 c^2)^2;
     the ratio to the proposal is <= 2 (checked in the tests), hence the 1/2.
+    Arguments 1 - b, 1 - c, 1 + c keep the collinear peaks precise.
     """
+    b = 1.0 - omb
     s2 = om * op
     b2 = b * b
-    d = ((1.0 - b) + b * om) * ((1.0 - b) + b * op)  # 1 - b^2 c^2
-    return (1.0 + 2.0 * b2 * s2 - b2 * b2 - b2 * b2 * s2 * s2) / d / 2.0
+    omb2 = omb * (2.0 - omb)  # 1 - b^2
+    num = omb2 * (1.0 + b2) + b2 * s2 * (2.0 - b2 * s2)
+    d = (omb + b * om) * (omb + b * op)  # 1 - b^2 c^2
+    return num / d / 2.0
 
 
 def radiator_beta(s: np.ndarray | float, m: float) -> np.ndarray | float:
@@ -159,9 +174,7 @@ def isr_sampler(
     return TabulatedSampler(t, np.maximum(dens, 0.0)), beta
 
 
-def fsr_fraction(
-    rng: np.random.Generator, beta: np.ndarray, x_max: np.ndarray
-) -> np.ndarray:
+def fsr_fraction(rng: np.random.Generator, beta: np.ndarray, x_max: np.ndarray) -> np.ndarray:
     """FSR photon energy fraction x = 2k/W per event from the same LL radiator (no cross-section factor).
 
     x = u^(1/beta) then hit-or-miss on the O(beta) hard term; x is capped at x_max

@@ -81,8 +81,10 @@ def _isr_table(key: str, m_f: float, sqrt_s_min: float) -> tuple[TabulatedSample
     if key == "pointlike":
         ratio = sigma_ratio_pointlike(m_f)
     else:  # "1/s": massless processes with a fixed angular range (Bhabha, gamma gamma)
+
         def ratio(x: np.ndarray) -> np.ndarray:
             return 1.0 / (1.0 - x)
+
     sampler, beta = isr_sampler(s, x_max, ratio, M_E)
     return sampler, beta, x_max
 
@@ -103,16 +105,18 @@ def sample_isr(
     has = k > kmin
     k = np.where(has, k, 0.0)
     # e+- velocity: 1 - b = (m/E)^2 / (1 + b) ~ 9e-9
-    e_beam = 0.5 * sqrt_s
-    omb = (M_E / e_beam) ** 2 / 2.0
-    c, om, op = eikonal_cos(rng, n, omb)
+    # angles only for the emitted photons
+    h = np.flatnonzero(has)
+    kh = k[h]
+    omb = (2.0 * M_E / sqrt_s[h]) ** 2 / 2.0  # 1 - b of the beams, ~ 5e-9
+    c, om, op = eikonal_cos(rng, h.size, omb)
     st = np.sqrt(om * op)
-    phi = rng.uniform(0.0, 2.0 * np.pi, n)
-    isr = np.empty((n, 4))
-    isr[:, 0] = k * st * np.cos(phi)
-    isr[:, 1] = k * st * np.sin(phi)
-    isr[:, 2] = k * c
-    isr[:, 3] = k
+    phi = rng.uniform(0.0, 2.0 * np.pi, h.size)
+    isr = np.zeros((n, 4))
+    isr[h, 0] = kh * st * np.cos(phi)
+    isr[h, 1] = kh * st * np.sin(phi)
+    isr[h, 2] = kh * c
+    isr[h, 3] = kh
     return isr, has
 
 
@@ -140,10 +144,10 @@ def fsr_pair_rest(
         omb = (2.0 * m / W) ** 2 / (1.0 + np.sqrt(1.0 - (2.0 * m / W) ** 2))
         # Draw (k, angle) jointly; redraw both where the three-body configuration
         # does not exist (only near the k endpoint for massive fermions).
-        idx = np.arange(n)
+        kk = 0.5 * fsr_fraction(rng, beta_f, x_max) * W
+        idx = np.flatnonzero(kk > kmin)  # the others emit nothing (soft photon reabsorbed)
+        kk = kk[idx]
         while idx.size:
-            kk = 0.5 * fsr_fraction(rng, beta_f[idx], x_max[idx]) * W[idx]
-            kk = np.where(kk > kmin, kk, 0.0)
             c, _, _ = eikonal_cos(rng, idx.size, omb[idx])
             ef = c >= 0.0  # photon nearer f: f emits; else fbar emits at angle pi - theta
             cr_try = np.where(ef, c, -c)
@@ -151,6 +155,10 @@ def fsr_pair_rest(
             sel = idx[ok]
             k[sel], cr[sel], emit_f[sel] = kk[ok], cr_try[ok], ef[ok]
             idx = idx[~ok]
+            # no three-body configuration (near the k endpoint): redraw k as well
+            kk = 0.5 * fsr_fraction(rng, beta_f[idx], x_max[idx]) * W[idx]
+            keep = kk > kmin
+            idx, kk = idx[keep], kk[keep]
     # Production angle of f w.r.t. +z (e- beam) in the pair frame.
     cf = cos_sampler(rng, n)
     sf = np.sqrt(np.maximum(1.0 - cf * cf, 0.0))

@@ -6,6 +6,14 @@ and invisible to the detector). Cross sections live in samples.generator.xsec.
 
 PDG codes used for the dark states (PDG Monte Carlo numbering scheme: 32 = Z',
 51-60 = dark-matter states and mediators; 57 is a project choice for chi2):
+Z' 32, A' 55, h' 54, chi1 52, chi2 57 (constants below).
+
+Sampling of e+e- -> mu mu Z' (the expensive one): the two Dalitz invariants
+s_i = (k_i + q)^2 are drawn with a density ~ 1/(s_i - m^2) (multi-channel, every
+draw physical), weighted by the orientation-averaged |M|^2 and unweighted
+(efficiency ~ 35 %, no weight above the pilot maximum in 1e5 draws); the beam
+direction is then drawn from the exact L_{mu nu} H^{mu nu}(n), and Z' -> f fbar
+from the spin-correlated production density matrix.
 """
 
 from __future__ import annotations

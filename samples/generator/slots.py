@@ -30,23 +30,23 @@ class Block(Protocol):
 
 
 class SlotEvents:
-    """Collect per-slot particle columns for ``n`` events, then ``build()``."""
+    """Collect per-slot particle columns for ``n`` events, then ``build()``.
+
+    Internally slots are stored in blocks of shape (n, S_b): ``add`` makes a
+    one-slot block, ``add_block`` keeps a whole decay block, so ``build``
+    needs one masked gather per block.
+    """
 
     def __init__(self, n: int) -> None:
         self.n = int(n)
-        self._p4: list[np.ndarray] = []
-        self._pdg: list[np.ndarray] = []
-        self._mother: list[np.ndarray] = []
-        self._final: list[np.ndarray] = []
-        self._valid: list[np.ndarray] = []
-        self._ctau: list[np.ndarray] = []
+        self._blocks: list[dict[str, np.ndarray]] = []
+        self.n_slots = 0
 
-    @property
-    def n_slots(self) -> int:
-        return len(self._pdg)
-
-    def _col(self, value, dtype) -> np.ndarray:
-        return np.broadcast_to(np.asarray(value, dtype=dtype), (self.n,))
+    def _col(self, value, dtype, width: int = 1) -> np.ndarray:
+        v = np.asarray(value, dtype=dtype)
+        if v.ndim == 1:
+            v = v[:, None]
+        return np.broadcast_to(v, (self.n, width))
 
     def add(
         self,
@@ -60,49 +60,93 @@ class SlotEvents:
         """Add one slot; ``mother`` is an earlier slot index (or -1). Returns this slot's index."""
         if p4.shape != (self.n, 4):
             raise ValueError(f"SlotEvents.add: p4 must have shape ({self.n}, 4), got {p4.shape}")
-        mother_col = self._col(mother, np.int32)
-        if np.any(mother_col >= self.n_slots):
-            raise ValueError("SlotEvents.add: a mother must be added before its daughters")
-        self._p4.append(np.asarray(p4, dtype=np.float64))
-        self._pdg.append(self._col(pdg, np.int32))
-        self._mother.append(mother_col)
-        self._final.append(self._col(final, bool))
-        self._valid.append(self._col(True if valid is None else valid, bool))
-        self._ctau.append(self._col(ctau, np.float64))
+        self._append(
+            p4[:, None, :],
+            self._col(pdg, np.int32),
+            self._col(mother, np.int32),
+            self._col(final, bool),
+            self._col(ctau, np.float64),
+            self._col(True if valid is None else valid, bool),
+        )
         return self.n_slots - 1
+
+    def _append(self, p4, pdg, mother, final, ctau, valid) -> None:
+        own = self.n_slots + np.arange(pdg.shape[1])
+        if np.any(mother >= own):
+            raise ValueError("SlotEvents: a mother must be added before its daughters")
+        self._blocks.append(
+            {"p4": np.asarray(p4, np.float64), "pdg": pdg, "mother": mother, "final": final, "ctau": ctau, "valid": valid}
+        )
+        self.n_slots += pdg.shape[1]
 
     def add_block(self, block: Block, parent: int, valid: np.ndarray | None = None) -> list[int]:
         """Attach all slots of ``block``; its mother -1 means ``parent``. ``valid`` masks whole events."""
         first = self.n_slots
-        out = []
-        for s in range(block.pdg.shape[1]):
-            m = block.mother[:, s]
-            mother = np.where(m < 0, parent, first + m).astype(np.int32)
-            v = block.valid[:, s] if valid is None else block.valid[:, s] & valid
-            out.append(self.add(block.pdg[:, s], block.p4[:, s], mother, block.final[:, s], block.ctau[:, s], v))
-        return out
+        S = block.pdg.shape[1]
+        mother = np.where(block.mother < 0, parent, first + block.mother).astype(np.int32)
+        v = block.valid if valid is None else block.valid & valid[:, None]
+        self._append(
+            block.p4,
+            self._col(block.pdg, np.int32, S),
+            np.broadcast_to(mother, (self.n, S)),
+            self._col(block.final, bool, S),
+            self._col(block.ctau, np.float64, S),
+            np.broadcast_to(v, (self.n, S)),
+        )
+        return list(range(first, first + S))
 
     def build(self, event: dict[str, np.ndarray] | None = None) -> TruthEvents:
-        valid = np.stack(self._valid, axis=1)  # (n, S)
-        # Position of every slot among the valid slots of its event.
-        newpos = np.cumsum(valid, axis=1, dtype=np.int32) - 1
-        mother = np.stack(self._mother, axis=1)
-        has_m = mother >= 0
-        safe = np.where(has_m, mother, 0)
-        m_valid = np.take_along_axis(valid, safe, axis=1)
-        if np.any(valid & has_m & ~m_valid):
-            raise ValueError("SlotEvents.build: a valid particle has an invalid (dropped) mother slot")
-        new_mother = np.where(has_m, np.take_along_axis(newpos, safe, axis=1), -1).astype(np.int32)
-        p4 = np.stack(self._p4, axis=1)[valid]  # row-major: event by event, slot order kept
+        valid = np.concatenate([b["valid"] for b in self._blocks], axis=1)  # (n, S)
+        counts = valid.sum(axis=1).astype(np.int64)
+        # Rank of every slot among the valid slots of its event -> flat position.
+        newpos = np.cumsum(valid, axis=1, dtype=np.int64) - 1
+        start = np.zeros(self.n, dtype=np.int64)
+        np.cumsum(counts[:-1], out=start[1:])
+        flatpos = start[:, None] + newpos
+        total = int(counts.sum())
+        p4 = np.empty((total, 4))
+        pdg = np.empty(total, np.int32)
+        mother = np.empty(total, np.int32)
+        final = np.empty(total, bool)
+        ctau = np.empty(total)
+        s0 = 0
+        for b in self._blocks:
+            S = b["pdg"].shape[1]
+            v = b["valid"]
+            dense = bool(v.all())
+            if dense:
+                pos = flatpos[:, s0 : s0 + S].ravel()
+                rows = np.repeat(np.arange(self.n), S)
+            else:
+                rows, cols = np.nonzero(v)
+                pos = flatpos[rows, s0 + cols]
+            mask = None if dense else v
+
+            p4[pos] = _take(mask, b["p4"])
+            pdg[pos] = _take(mask, b["pdg"])
+            final[pos] = _take(mask, b["final"])
+            ctau[pos] = _take(mask, b["ctau"])
+            m = _take(mask, b["mother"])
+            has = m >= 0
+            mm = np.where(has, m, 0)
+            if not np.all(valid[rows, mm] | ~has):
+                raise ValueError("SlotEvents.build: a valid particle has an invalid (dropped) mother slot")
+            mother[pos] = np.where(has, newpos[rows, mm], -1)
+            s0 += S
         return TruthEvents(
-            counts=valid.sum(axis=1).astype(np.int64),
-            pdg=np.stack(self._pdg, axis=1)[valid],
+            counts=counts,
+            pdg=pdg,
             px=np.ascontiguousarray(p4[:, 0]),
             py=np.ascontiguousarray(p4[:, 1]),
             pz=np.ascontiguousarray(p4[:, 2]),
             E=np.ascontiguousarray(p4[:, 3]),
-            mother=new_mother[valid],
-            ctau=np.stack(self._ctau, axis=1)[valid],
-            final=np.stack(self._final, axis=1)[valid],
+            mother=mother,
+            ctau=ctau,
+            final=final,
             event=dict(event or {}),
         )
+
+
+def _take(mask: np.ndarray | None, x: np.ndarray) -> np.ndarray:
+    """Row-major gather of the valid entries of a (n, S, ...) block (all of them if mask is None)."""
+    return x.reshape(-1, *x.shape[2:]) if mask is None else x[mask]

@@ -126,7 +126,9 @@ def _at_rest(mass: np.ndarray) -> np.ndarray:
     return v
 
 
-def _two_body(rng: np.random.Generator, M: np.ndarray | float, m1, m2, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _two_body(
+    rng: np.random.Generator, M: np.ndarray | float, m1, m2, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     ct, phi = L.random_directions(rng, n)
     return L.two_body_decay_rest(np.broadcast_to(np.asarray(M, float), (n,)), m1, m2, ct, phi)
 
@@ -199,14 +201,16 @@ def decay_taus(
         if idx.size:
             d = _decay_at_rest(rng, name, idx.size)
             rest[idx, : d.shape[1]] = d
-    beta = (tau_p4[:, :3] / tau_p4[:, 3:4])[:, None, :]
-    p4 = L.boost(rest, beta)
+    valid = _VALID_T[mode]
+    # boost only the occupied slots (about half of the padded block)
+    rows = np.nonzero(valid)[0]
+    p4 = np.zeros((n, N_SLOTS, 4))
+    p4[valid] = L.boost(rest[valid], tau_p4[rows, :3] / tau_p4[rows, 3:4])
     pdg = _PDG_T[mode]
     conj = (charge > 0)[:, None] & (pdg != 22) & (pdg != 111)
     pdg = np.where(conj, -pdg, pdg).astype(np.int32)
-    valid = _VALID_T[mode]
     return TauDecays(
-        p4=np.where(valid[..., None], p4, 0.0),
+        p4=p4,
         pdg=pdg,
         mother=_MOTHER_T[mode],
         final=_FINAL_T[mode],

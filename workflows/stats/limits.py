@@ -5,8 +5,9 @@ Methods (recorded with every result):
   gamma prior (workflows.stats.counting); used by "auto" for every single-bin model.
 - "asymptotic": qtilde asymptotic CLs; the fast profiled likelihood (workflows.stats.fastfit) when the
   model only has the modifiers it supports, else pyhf's toms748_scan.
-- "toys": pyhf toy-based CLs (slow; small models only). "auto" picks it for a multi-bin model whose
-  background under the signal is small (< `low_count_threshold` events), where asymptotics under-cover.
+- "toys": pyhf toy-based CLs (slow; small models only). "auto" picks it for a multi-bin model of at most
+  `max_toy_bins` bins whose background under the signal is small (< `low_count_threshold` events), where
+  asymptotics under-cover; a larger low-count model stays asymptotic, labelled "asymptotic-lowcount".
 
 pyhf 0.7.6 pitfalls handled here: upper_limit(scan=None) ignores `level` (we call toms748_scan with
 `level`), the default POI bounds [0, 10] (we set them from the yields), and the toy-based expected band
@@ -131,19 +132,23 @@ def pyhf_upper_limit(ws: dict, cl: float = 0.90, calctype: str = "asymptotics", 
 
 
 def upper_limit(ws: dict | pyhf.Workspace, cl: float = 0.90, method: str = "auto",
-                low_count_threshold: float = 5.0) -> LimitResult:
+                low_count_threshold: float = 5.0, max_toy_bins: int = 10) -> LimitResult:
     """Observed and expected CLs upper limits on mu for one workspace, with the method used."""
     if method not in METHODS:
         raise ValueError(f"method {method!r} not in {METHODS}")
     ws = dict(ws)
     sig, bkg, data = _yields(ws)
     s_tot = float(sig.sum())
+    low_counts = False
     if method == "auto":
         if sig.size == 1:
             method = "exact"
         else:
             core = sig >= 0.01 * sig.max()
-            method = "toys" if bkg[core].sum() < low_count_threshold else "asymptotic"
+            low_counts = bool(bkg[core].sum() < low_count_threshold)
+            # pyhf toys cost minutes per limit on small models and hours on big templates: big
+            # low-count templates stay asymptotic and say so in the method label
+            method = "toys" if low_counts and sig.size <= max_toy_bins else "asymptotic"
     if method == "exact":
         if sig.size != 1:
             raise ValueError(f"method 'exact' needs a single-bin model, this one has {sig.size} bins")
@@ -152,7 +157,7 @@ def upper_limit(ws: dict | pyhf.Workspace, cl: float = 0.90, method: str = "auto
     mu_max = default_mu_max(sig, bkg, data)
     if method == "asymptotic" and _fast_ok(ws):
         r = fastfit.AsymptoticCLs(fastfit.FastModel.from_workspace(ws), mu_max).upper_limit(1.0 - cl)
-        return LimitResult(r.observed, r.expected, "asymptotic", cl, s_tot)
+        return LimitResult(r.observed, r.expected, "asymptotic-lowcount" if low_counts else "asymptotic", cl, s_tot)
     calctype = "toybased" if method == "toys" else "asymptotics"
     obs, exp = pyhf_upper_limit(ws, cl, calctype, mu_max)
     return LimitResult(obs, exp, method if method == "toys" else "asymptotic-pyhf", cl, s_tot)

@@ -37,10 +37,10 @@ def flat_rows(rows: list[dict]) -> list[dict]:
     for r in rows:
         f = {"mass": r["mass"], "xsec_obs_fb": r["observed"], "method": r["method"], "cl": r["cl"],
              "z_local": r.get("z_local"), "interpolated": r.get("interpolated", False)}
-        f.update({f"xsec_{k}_fb": v for k, v in zip(BAND_KEYS, r["expected"])})
+        f.update({f"xsec_{k}_fb": v for k, v in zip(BAND_KEYS, r["expected"], strict=True)})
         for model, c in r.get("couplings", {}).items():
             f[f"{model}_obs"] = c["observed"]
-            f.update({f"{model}_{k}": v for k, v in zip(BAND_KEYS, c["expected"])})
+            f.update({f"{model}_{k}": v for k, v in zip(BAND_KEYS, c["expected"], strict=True)})
         out.append(f)
     return out
 
@@ -67,7 +67,7 @@ def write_hepdata(rows: list[dict], outdir: Path, search: str, cl: float) -> Pat
 
     def table(name: str, what: str, obs, exp) -> Table:
         t = Table(name)
-        t.description = f"{int(round(cl * 100))}% CL upper limits on {what} vs mass ({search}), CLs."
+        t.description = f"{round(cl * 100)}% CL upper limits on {what} vs mass ({search}), CLs."
         x = Variable("Mass", is_independent=True, is_binned=False, units="GeV")
         x.values = masses
         t.add_variable(x)
@@ -122,7 +122,7 @@ def brazil_plot(rows: list[dict], path: Path, ylabel: str, lumi_fb: float | None
     ax.plot(m, obs, "k-", marker=".", label="Observed")
     ax.set_yscale("log")
     ax.set_xlabel("Mass [GeV]")
-    ax.set_ylabel(f"{int(round(cl * 100))}% CL upper limit on {ylabel}")
+    ax.set_ylabel(f"{round(cl * 100)}% CL upper limit on {ylabel}")
     ax.legend(loc="lower right", frameon=False)
     _style(ax, lumi_fb)
     fig.tight_layout()
