@@ -72,6 +72,7 @@ class Timing:
     name: str
     events: int  # events processed per repetition (after scaling, for subsampled cases)
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # this process only (not dask workers)
     bytes_read: int = 0  # compressed bytes of the branches the search needs, per repetition
     scaled_from: int | None = None  # events actually processed, if extrapolated
     extra: dict[str, Any] = field(default_factory=dict)
@@ -88,9 +89,19 @@ class Timing:
     def mb_per_s(self) -> float:
         return self.bytes_read / 1e6 / self.median
 
+    @property
+    def events_per_cpu_s(self) -> float:
+        """Events per CPU second of this process: robust when other jobs share the cores."""
+        return self.events / statistics.median(self.cpu_seconds) if self.cpu_seconds else float("nan")
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(median_s=self.median, events_per_s=self.events_per_s, mb_per_s=self.mb_per_s)
+        d.update(
+            median_s=self.median,
+            events_per_s=self.events_per_s,
+            mb_per_s=self.mb_per_s,
+            events_per_cpu_s=self.events_per_cpu_s,
+        )
         return d
 
 
@@ -114,9 +125,10 @@ def time_case(
         result = fn()
     t = Timing(name, events, bytes_read=bytes_read, scaled_from=round(events / scale) if scale != 1.0 else None)
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = fn()
         t.seconds.append((time.perf_counter() - start) * scale)
+        t.cpu_seconds.append((time.process_time() - cpu) * scale)
     return t, result
 
 

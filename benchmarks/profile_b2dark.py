@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from benchmarks.common import pin_single_core
 
-pin_single_core()
+if __name__ == "__main__":
+    pin_single_core()
 
-import argparse  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+from pathlib import Path
 
-from benchmarks.bench_throughput import run_b2dark  # noqa: E402
-from benchmarks.common import BENCH_DIR, warm_page_cache  # noqa: E402
-from benchmarks.sample import COMPRESSIONS, ensure_sample, resolve_source  # noqa: E402
+from benchmarks.bench_throughput import run_b2dark
+from benchmarks.common import BENCH_DIR, warm_page_cache
+from benchmarks.sample import COMPRESSIONS, ensure_sample, resolve_source
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", default="auto", choices=("auto", "generator", "synthetic"))
     ap.add_argument("--sample-dir", type=Path, default=None)
     ap.add_argument("--chunksize", type=int, default=100_000)
+    ap.add_argument("--maxchunks", type=int, default=None, help="chunks per sample (profile a part of a big sample)")
     ap.add_argument("--interval", type=float, default=0.0005, help="pyinstrument sampling interval [s]")
     ap.add_argument("--out", type=Path, default=BENCH_DIR / "profile")
     args = ap.parse_args(argv)
@@ -39,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     sample = ensure_sample(args.events, directory, compressions=(args.compression,), source=args.source)
     warm_page_cache(sample.paths(args.format, args.compression))
     fileset = sample.fileset(args.format, args.compression)
-    run_b2dark(fileset, chunksize=args.chunksize, fmt=args.format)  # warm-up: imports, metadata cache
+    run_b2dark(fileset, chunksize=args.chunksize, fmt=args.format, maxchunks=args.maxchunks)  # warm-up: imports, metadata cache
     profiler = Profiler(interval=args.interval)
     profiler.start()
-    run_b2dark(fileset, chunksize=args.chunksize, fmt=args.format)
+    run_b2dark(fileset, chunksize=args.chunksize, fmt=args.format, maxchunks=args.maxchunks)
     profiler.stop()
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"b2dark_{args.format}_{args.compression}_{sample.n_events}"

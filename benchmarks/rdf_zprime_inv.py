@@ -117,9 +117,14 @@ def _values(h: Any) -> np.ndarray:
     return arr.reshape(ny + 2, nx + 2)[1 : ny + 1, 1 : nx + 1].T
 
 
-def run(files: dict[str, str], metadata: dict[str, dict[str, Any]]) -> RdfResult:
+def run(files: dict[str, str], metadata: dict[str, dict[str, Any]], overrides: dict[str, Any] | None = None) -> RdfResult:
+    """Run the selection on every sample (``overrides``: ZinvConfig fields to change, for tests)."""
     ROOT = setup()
     cfg = make_config()
+    for key, value in (overrides or {}).items():
+        if not hasattr(cfg, key):
+            raise AttributeError(f"ZinvConfig has no field {key!r} (see benchmarks/rdf_zprime_inv.C)")
+        setattr(cfg, key, value)
     frames, booked = [], {}
     for sample, path in files.items():
         df = ROOT.RDataFrame("events", str(path))

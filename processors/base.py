@@ -273,7 +273,8 @@ class SearchProcessor(processor.ProcessorABC):
             "hists": hists,
             "nevents": {sample: nevents},
             "cutflow_names": {sample: cut_names},
-            "blinded_samples": {sample: blind},
+            # a set: it merges by union across chunks (bools would add up to ints)
+            "blinded_samples": {sample} if blind else set(),
         }
         if not dask_mode:
             filename = md.get("filename", "?")
@@ -343,6 +344,9 @@ class SearchProcessor(processor.ProcessorABC):
             evl[sample] = arrays
         # True unless unblind=True was passed: data signal regions are hidden.
         accumulator["blinded"] = not self.unblind
+        hidden = accumulator.get("blinded_samples", set())
+        if isinstance(hidden, set):
+            accumulator["blinded_samples"] = {s: s in hidden for s in accumulator.get("nevents", {})}
         return accumulator
 
 

@@ -61,9 +61,32 @@ class ToyProcessor(processor.ProcessorABC):
         return accumulator
 
 
-def run_toy(executor: processor.ExecutorBase, fileset: dict, chunksize: int = 500, sleep: float = 0.0) -> dict:
+class FlakyToyProcessor(ToyProcessor):
+    """Fails its first attempt at the first chunk of every file (a transient error), then works."""
+
+    def __init__(self, marker_dir: str) -> None:
+        super().__init__()
+        self.marker_dir = marker_dir
+
+    def process(self, events):
+        meta = events.metadata
+        if meta["entrystart"] == 0:
+            marker = Path(self.marker_dir) / f"{Path(meta['filename']).stem}.failed-once"
+            if not marker.exists():
+                marker.touch()
+                raise OSError(f"transient read error (test) in {meta['filename']}")
+        return super().process(events)
+
+
+def run_toy(
+    executor: processor.ExecutorBase,
+    fileset: dict,
+    chunksize: int = 500,
+    sleep: float = 0.0,
+    processor_instance: processor.ProcessorABC | None = None,
+) -> dict:
     runner = processor.Runner(executor=executor, chunksize=chunksize, schema=BaseSchema)
-    return runner(fileset, processor_instance=ToyProcessor(sleep=sleep), treename="events")
+    return runner(fileset, processor_instance=processor_instance or ToyProcessor(sleep=sleep), treename="events")
 
 
 def assert_same_output(a: dict, b: dict) -> None:

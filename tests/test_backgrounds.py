@@ -9,7 +9,7 @@ from samples import constants as C
 from samples.generator import lorentz as L
 from samples.generator.backgrounds import GENERATORS, XSEC_FB
 from samples.generator.neutrinos import gnunu_xsec_fb, sigma0_nunu_fb
-from samples.generator.phasespace import breit_wheeler_weight
+from samples.generator.phasespace import breit_wheeler_weight, eikonal_weight
 from samples.generator.truth import TruthEvents
 
 EXPECTED = {
@@ -172,6 +172,9 @@ def test_breit_wheeler_weight_is_bounded():
     w = breit_wheeler_weight(omb, 1 - c, 1 + c)
     assert np.all(w <= 1.0 + 1e-12) and np.all(w >= 0.0)
     assert w[-1].max() > 0.99  # the bound is reached for b -> 1 (the 1/2 is needed)
+    e = eikonal_weight(omb, 1 - c, 1 + c)
+    assert np.all(e <= 1.0 + 1e-12) and np.all(e >= -1e-12)
+    assert np.allclose(e[1:, [0, -1]], 0.0, atol=1e-9)  # dead cone: no emission exactly along the emitter
 
 
 @pytest.mark.parametrize("name,wmin", [("eemumu", 0.5), ("eeee", 0.5), ("eetautau", 2 * C.M_TAU)])
@@ -257,3 +260,40 @@ def test_bad_input():
         GENERATORS["mumu"](10, rng, np.full(5, 10.58))
     with pytest.raises(ValueError, match="w_min"):
         GENERATORS["eemumu"](10, rng, np.full(10, 10.58), w_min=-1.0)
+
+
+def test_two_photon_epa_cross_section_close_to_table_for_muons():
+    from samples.generator.twophoton import epa_xsec_nb
+
+    sig = epa_xsec_nb(C.M_MU, 0.5, n=400_000)
+    assert abs(sig / C.XSEC_NB["eemumu"] - 1.0) < 0.3, sig
+
+
+def test_qqbar_pt_wrt_jet_axis():
+    n = 4000
+    ev, _ = _gen("uu", n, seed=15)
+    ei = ev.event_index()
+    q = ev.offsets[:-1]
+    ax = np.stack([ev.px[q], ev.py[q], ev.pz[q]], 1)
+    ax /= np.linalg.norm(ax, axis=1)[:, None]
+    prim = (ev.mother == 0) | (ev.mother == 1)  # hadrons attached to the q / qbar
+    p = np.stack([ev.px, ev.py, ev.pz], 1)[prim]
+    pl = np.sum(p * ax[ei[prim]], axis=1)
+    pt = np.sqrt(np.maximum(np.sum(p * p, axis=1) - pl**2, 0.0))
+    assert 0.28 < pt.mean() < 0.42  # <p_T> ~ 0.35 GeV w.r.t. the jet axis
+    # jets: the two quark directions are roughly back to back
+    cosqq = np.sum(ax * (np.stack([ev.px[q + 1], ev.py[q + 1], ev.pz[q + 1]], 1)), axis=1)
+    cosqq /= np.linalg.norm(np.stack([ev.px[q + 1], ev.py[q + 1], ev.pz[q + 1]], 1), axis=1)
+    assert np.median(cosqq) < -0.9
+
+
+@pytest.mark.parametrize("name", ["mumu", "tautau"])
+def test_off_nominal_sqrt_s_reaches_the_isr_endpoint_safely(name):
+    # the ISR table is built at the nominal energy; lower per-event sqrt(s) must not
+    # push the pair below threshold (that used to be a possible endless redraw)
+    n = 20_000
+    s = np.full(n, C.SQRT_S_NOMINAL - 0.2)
+    ev = GENERATORS[name](n, np.random.default_rng(3), s)
+    ei = ev.event_index()
+    e = np.bincount(ei[ev.final], ev.E[ev.final], minlength=n)
+    assert np.allclose(e, s, rtol=1e-9)

@@ -4,6 +4,7 @@ Starts SLURM with workflows/scripts/start_slurm.sh (apt-get install slurm-wlm mu
 needs root or sudo). Not skipped: if SLURM cannot be installed or started, the test fails and says why.
 """
 
+import os
 import shutil
 import subprocess
 import time
@@ -45,12 +46,21 @@ def _jobcomp(job_ids: list[str], timeout: float = 10.0) -> list[str]:
         time.sleep(0.2)
 
 
+def _daemon_pids() -> dict[str, str]:
+    return {d: Path(f"/run/slurm/{d}.pid").read_text().strip() for d in ("slurmctld", "slurmd")}
+
+
 def test_start_script_is_idempotent(slurm):
-    again = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    before = _daemon_pids()
+    # a different OMP_NUM_THREADS must not change the written configuration (nproc would follow it)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    again = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=300,
+                           stdin=subprocess.DEVNULL, env=env)
     assert again.returncode == 0, again.stderr
-    assert "starting slurmctld" not in again.stdout  # already running: nothing restarted
+    assert "writing /etc/slurm/slurm.conf" not in again.stdout
+    assert "starting slurmctld" not in again.stdout and "starting slurmd" not in again.stdout
     assert "SLURM is up" in again.stdout
-    assert subprocess.run(["pgrep", "-c", "-x", "slurmctld"], capture_output=True, text=True).stdout.strip() == "1"
+    assert _daemon_pids() == before  # the same daemons still run
 
 
 def test_dask_slurm_equals_local_run(slurm, tmp_path, capsys):

@@ -74,7 +74,7 @@ def test_cli_writes_tables_plots_workspaces(tmp_path):
     for f in ("brazil_zprime-inv.png", "brazil_zprime-inv_lmu_ltau.png", "postfit_zprime-inv_m3.png",
               "pulls_zprime-inv_m3.png"):
         assert (out / f).stat().st_size > 1000
-    assert list((out / "hepdata").glob("*.yaml"))
+    assert list((out / "hepdata").glob("*.yaml")) and (out / "submission.tar.gz").is_file()
 
 
 def test_cli_names_missing_hist(tmp_path, capsys):

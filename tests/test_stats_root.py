@@ -29,9 +29,10 @@ def _th1(name, values, errors=None):
     return h
 
 
-def root_limit(ws: dict, cl: float, mu_max: float) -> tuple[float, float]:
+def root_limit(ws: dict, cl: float, mu_max: float, outdir) -> tuple[float, float]:
     HF = ROOT.RooStats.HistFactory
     meas = HF.Measurement("meas", "meas")
+    meas.SetOutputFilePrefix(str(outdir / "hf"))  # HistFactory writes ROOT files of the model
     meas.SetPOI("mu")
     meas.SetLumi(1.0)
     meas.AddConstantParam("Lumi")
@@ -109,12 +110,12 @@ def models():
 
 
 @pytest.mark.parametrize("name", ["4-bin template", "20-bin shape"])
-def test_limits_agree_with_roostats(name):
+def test_limits_agree_with_roostats(name, tmp_path):
     ws = dict(models()[name])
     ours = limits.upper_limit(ws, cl=0.90, method="asymptotic")
     assert ours.method == "asymptotic"
     mu_max = 6.0 * ours.expected[4]
-    obs, exp = root_limit(ws, 0.90, mu_max)
+    obs, exp = root_limit(ws, 0.90, mu_max, tmp_path)
     print(f"{name}: ours obs {ours.observed:.4f} exp {ours.expected[2]:.4f}; RooStats obs {obs:.4f} exp {exp:.4f}")
     assert ours.observed == pytest.approx(obs, rel=0.05)
     assert ours.expected[2] == pytest.approx(exp, rel=0.05)

@@ -65,3 +65,35 @@ def test_worker_killed_mid_run_gives_identical_result(tmp_path):
     assert events["tasks_erred"] == 0
     toys.assert_same_output(clean, survived)
     assert survived["chunks"] == {"toyA": 6, "toyB": 6}
+
+
+@pytest.mark.slow
+def test_transient_task_error_is_retried_and_counted(tmp_path):
+    """A chunk that fails once is re-run by dask (``retries``); the result equals a clean run."""
+    toys.ship_by_value()
+    files = toys.write_toy_files(tmp_path, n_files=2, n_events=1000, seed=5)
+    fileset = {"toyA": {"files": {files[0]: "events"}}, "toyB": {"files": {files[1]: "events"}}}
+    with build_executor("iterative", load_run_options()) as h:
+        clean = toys.run_toy(h.executor, fileset, chunksize=500)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    opts = load_run_options(cli={"executor": "dask@local", "workers": 1, "retries": 2})
+    with build_executor(None, opts) as handle:
+        flaky = toys.run_toy(handle.executor, fileset, chunksize=500,
+                             processor_instance=toys.FlakyToyProcessor(str(markers)))
+        events = handle.describe()["worker_events"]
+    assert sorted(p.name for p in markers.iterdir()) == ["toy_0.failed-once", "toy_1.failed-once"]
+    assert events["tasks_retried_after_error"] == 2
+    assert events["tasks_erred"] == 0
+    toys.assert_same_output(clean, flaky)
+
+
+@pytest.mark.slow
+def test_without_retries_the_error_names_the_chunk(tmp_path):
+    toys.ship_by_value()
+    files = toys.write_toy_files(tmp_path, n_files=1, n_events=600, seed=5)
+    (tmp_path / "markers").mkdir()
+    opts = load_run_options(cli={"executor": "dask@local", "workers": 1, "retries": 0})
+    with build_executor(None, opts) as handle, pytest.raises(Exception, match=r"transient read error \(test\) in .*toy_0\.root"):
+        toys.run_toy(handle.executor, {"toyA": {"files": {files[0]: "events"}}}, chunksize=300,
+                     processor_instance=toys.FlakyToyProcessor(str(tmp_path / "markers")))

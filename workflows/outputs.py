@@ -229,6 +229,16 @@ def save(
     return files
 
 
+def clear(directory: Path | str) -> None:
+    """Remove the results of an earlier run in ``directory`` so a failed rerun cannot leave stale ones."""
+    import shutil
+
+    d = Path(directory)
+    for name in (HISTS_FILE, ROOT_FILE, CUTFLOW_JSON, CUTFLOW_TXT, RUN_FILE, PROVENANCE_FILE, "summary.txt"):
+        (d / name).unlink(missing_ok=True)
+    shutil.rmtree(d / "plots", ignore_errors=True)
+
+
 def load(directory: Path | str) -> RunOutput:
     """Reload an output folder written by :func:`save` (hists as ``hist.Hist``)."""
     from uhi.io.json import object_hook

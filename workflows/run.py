@@ -190,6 +190,7 @@ def run(cfg: RunConfig) -> RunResult:
     proc = proc_cls(lumi_fb=lumi, unblind=cfg.unblind)
     out_dir = Path(cfg.output)
     out_dir.mkdir(parents=True, exist_ok=True)
+    outputs.clear(out_dir)  # from here on, the folder holds this run's results or none
 
     with timer("inputs"):
         fileset = search.select_samples(load_fileset(cfg.samples, lumi))

@@ -24,7 +24,7 @@ from samples.generator import lorentz as L
 from samples.generator.phasespace import rotate_to, sample_1pcos2
 from samples.generator.truth import TruthEvents
 
-Y_MAX = 2.6
+Y_MAX = 1.9  # chosen so that the energy rescaling factor is ~1 (keeps <p_T> ~ 0.35 GeV)
 PT_SLOPE = 0.175  # [GeV]; <p_T> = 2 T = 0.35 GeV
 BR_KS_PIPI = 0.6920  # PDG 2024, K_S -> pi+ pi-; the rest pi0 pi0
 M_K0 = C.M_KS

@@ -59,43 +59,29 @@ def sample_inv_1mc2(rng: np.random.Generator, n: int, cmax: float) -> np.ndarray
     return np.tanh(a * (2.0 * rng.random(n) - 1.0))
 
 
+def eikonal_weight(omb: np.ndarray, om: np.ndarray, op: np.ndarray) -> np.ndarray:
+    """Eikonal factor of a back-to-back pair over the proposal 2(1+b^2)/(1-b^2c^2), in [0, 1].
+
+    Full factor: 2(1+b^2)/(1-b^2c^2) - (1-b^2)/(1-bc)^2 - (1-b^2)/(1+bc)^2; the mass
+    terms make the dead cone (the weight vanishes at c = +-1).
+    """
+    b = 1.0 - omb
+    d_m = omb + b * om  # 1 - b c
+    d_p = omb + b * op  # 1 + b c
+    omb2 = omb * (2.0 - omb)  # 1 - b^2
+    return 1.0 - omb2 * d_m * d_p / (2.0 * (1.0 + b * b)) * (1.0 / d_m**2 + 1.0 / d_p**2)
+
+
 def eikonal_cos(
     rng: np.random.Generator, n: int, one_minus_beta: np.ndarray | float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Polar angle of a soft photon radiated by a back-to-back pair of velocity beta.
 
-    Density: the eikonal factor 2(1+b^2)/(1-b^2c^2) - (1-b^2)/(1-bc)^2 - (1-b^2)/(1+bc)^2
-    (c w.r.t. the particle moving along +z; the mass terms give the dead cone).
-    Proposal 1/(1-b^2c^2) = mixture of the two collinear peaks, then hit-or-miss.
-    Returns (c, 1 - c, 1 + c), the last two precise near the peaks (1 - b ~ 1e-9 for
-    beam electrons). ``one_minus_beta`` (scalar or per event) is given directly
-    for the same reason.
+    c is w.r.t. the particle moving along +z; collinear peaks ~ 1/(1 - b^2 c^2) with the
+    mass dead cone (``eikonal_weight``). Returns (c, 1 - c, 1 + c), the last two precise
+    near the peaks (1 - b ~ 5e-9 for beam electrons), which is also why 1 - b is the input.
     """
-    omb_all = np.broadcast_to(np.asarray(one_minus_beta, dtype=np.float64), (n,))
-    om = np.empty(n)
-    op = np.empty(n)
-    todo = np.arange(n)
-    while todo.size:
-        k = todo.size
-        omb = omb_all[todo]
-        b = 1.0 - omb
-        L = np.log((2.0 - omb) / omb)  # ln((1+b)/(1-b))
-        # 1 - c' for c' ~ 1/(1 - b c'), c' peaked at +1
-        x = ((2.0 - omb) * np.exp(-rng.random(k) * L) - omb) / b
-        x = np.clip(x, 0.0, 2.0)
-        flip = rng.random(k) < 0.5
-        omc = np.where(flip, 2.0 - x, x)
-        opc = 2.0 - omc
-        opc = np.where(flip, x, opc)
-        d_m = omb + b * omc  # 1 - b c
-        d_p = omb + b * opc  # 1 + b c
-        omb2 = omb * (2.0 - omb)  # 1 - b^2
-        w = 1.0 - omb2 * d_m * d_p / (2.0 * (1.0 + b * b)) * (1.0 / d_m**2 + 1.0 / d_p**2)
-        ok = rng.random(k) < w
-        om[todo[ok]] = omc[ok]
-        op[todo[ok]] = opc[ok]
-        todo = todo[~ok]
-    return 1.0 - om, om, op
+    return collinear_pair_cos(rng, n, one_minus_beta, eikonal_weight)
 
 
 def collinear_pair_cos(
@@ -181,8 +167,8 @@ def fsr_fraction(rng: np.random.Generator, beta: np.ndarray, x_max: np.ndarray) 
     (kinematic limit) by redrawing.
     """
     n = beta.shape[0]
-    out = np.empty(n)
-    todo = np.arange(n)
+    out = np.zeros(n)
+    todo = np.flatnonzero(x_max > 1e-12)  # no phase space (pair at threshold): no photon
     while todo.size:
         b = beta[todo]
         x = rng.random(todo.size) ** (1.0 / b)

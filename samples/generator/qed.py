@@ -101,10 +101,10 @@ def sample_isr(
     n = sqrt_s.shape[0]
     sampler, beta, _ = _isr_table(xsec_shape, float(m_f), float(sqrt_s_min))
     x = sampler.sample(rng, n) ** (1.0 / beta)
-    k = 0.5 * x * sqrt_s
+    # x comes from the nominal-energy table; keep s' >= sqrt_s_min^2 for this event's sqrt(s)
+    k = np.minimum(0.5 * x * sqrt_s, (sqrt_s**2 - sqrt_s_min**2) / (2.0 * sqrt_s))
     has = k > kmin
     k = np.where(has, k, 0.0)
-    # e+- velocity: 1 - b = (m/E)^2 / (1 + b) ~ 9e-9
     # angles only for the emitted photons
     h = np.flatnonzero(has)
     kh = k[h]
@@ -139,9 +139,9 @@ def fsr_pair_rest(
     emit_f = np.ones(n, dtype=bool)
     if fsr:
         beta_f = radiator_beta(W**2, m)
-        x_max = 1.0 - 4.0 * m * m / W**2
+        x_max = np.maximum(1.0 - 4.0 * m * m / W**2, 0.0)
         # emitter velocity before emission: 1 - b, precise
-        omb = (2.0 * m / W) ** 2 / (1.0 + np.sqrt(1.0 - (2.0 * m / W) ** 2))
+        omb = (2.0 * m / W) ** 2 / (1.0 + np.sqrt(np.maximum(1.0 - (2.0 * m / W) ** 2, 0.0)))
         # Draw (k, angle) jointly; redraw both where the three-body configuration
         # does not exist (only near the k endpoint for massive fermions).
         kk = 0.5 * fsr_fraction(rng, beta_f, x_max) * W

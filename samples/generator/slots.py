@@ -75,7 +75,14 @@ class SlotEvents:
         if np.any(mother >= own):
             raise ValueError("SlotEvents: a mother must be added before its daughters")
         self._blocks.append(
-            {"p4": np.asarray(p4, np.float64), "pdg": pdg, "mother": mother, "final": final, "ctau": ctau, "valid": valid}
+            {
+                "p4": np.asarray(p4, np.float64),
+                "pdg": pdg,
+                "mother": mother,
+                "final": final,
+                "ctau": ctau,
+                "valid": valid,
+            }
         )
         self.n_slots += pdg.shape[1]
 
@@ -97,14 +104,16 @@ class SlotEvents:
 
     def build(self, event: dict[str, np.ndarray] | None = None) -> TruthEvents:
         valid = np.concatenate([b["valid"] for b in self._blocks], axis=1)  # (n, S)
+        n_slots = valid.shape[1]
         counts = valid.sum(axis=1).astype(np.int64)
         # Rank of every slot among the valid slots of its event -> flat position.
         newpos = np.cumsum(valid, axis=1, dtype=np.int64) - 1
         start = np.zeros(self.n, dtype=np.int64)
         np.cumsum(counts[:-1], out=start[1:])
         flatpos = start[:, None] + newpos
+        newpos_flat, valid_flat = newpos.ravel(), valid.ravel()
         total = int(counts.sum())
-        p4 = np.empty((total, 4))
+        comps = [np.empty(total) for _ in range(4)]  # px, py, pz, E
         pdg = np.empty(total, np.int32)
         mother = np.empty(total, np.int32)
         final = np.empty(total, bool)
@@ -113,33 +122,45 @@ class SlotEvents:
         for b in self._blocks:
             S = b["pdg"].shape[1]
             v = b["valid"]
-            dense = bool(v.all())
-            if dense:
+            mask = None if v.all() else v
+            if mask is None:
                 pos = flatpos[:, s0 : s0 + S].ravel()
-                rows = np.repeat(np.arange(self.n), S)
+                rows = np.repeat(np.arange(self.n), S) if S > 1 else np.arange(self.n)
             else:
                 rows, cols = np.nonzero(v)
                 pos = flatpos[rows, s0 + cols]
-            mask = None if dense else v
-
-            p4[pos] = _take(mask, b["p4"])
+            p4 = b["p4"]
+            for j in range(4):
+                comps[j][pos] = _take(mask, p4[..., j])
             pdg[pos] = _take(mask, b["pdg"])
             final[pos] = _take(mask, b["final"])
             ctau[pos] = _take(mask, b["ctau"])
             m = _take(mask, b["mother"])
-            has = m >= 0
-            mm = np.where(has, m, 0)
-            if not np.all(valid[rows, mm] | ~has):
-                raise ValueError("SlotEvents.build: a valid particle has an invalid (dropped) mother slot")
-            mother[pos] = np.where(has, newpos[rows, mm], -1)
+            if np.ndim(m) == 0:  # one mother slot for the whole block column
+                if m < 0:
+                    mother[pos] = -1
+                else:
+                    if not np.all(valid_flat[rows * n_slots + m]):
+                        raise ValueError(
+                            "SlotEvents.build: a valid particle has an invalid (dropped) mother slot"
+                        )
+                    mother[pos] = newpos_flat[rows * n_slots + m]
+            else:
+                has = m >= 0
+                k = rows * n_slots + np.where(has, m, 0)
+                if not np.all(valid_flat[k] | ~has):
+                    raise ValueError(
+                        "SlotEvents.build: a valid particle has an invalid (dropped) mother slot"
+                    )
+                mother[pos] = np.where(has, newpos_flat[k], -1)
             s0 += S
         return TruthEvents(
             counts=counts,
             pdg=pdg,
-            px=np.ascontiguousarray(p4[:, 0]),
-            py=np.ascontiguousarray(p4[:, 1]),
-            pz=np.ascontiguousarray(p4[:, 2]),
-            E=np.ascontiguousarray(p4[:, 3]),
+            px=comps[0],
+            py=comps[1],
+            pz=comps[2],
+            E=comps[3],
             mother=mother,
             ctau=ctau,
             final=final,
@@ -148,5 +169,11 @@ class SlotEvents:
 
 
 def _take(mask: np.ndarray | None, x: np.ndarray) -> np.ndarray:
-    """Row-major gather of the valid entries of a (n, S, ...) block (all of them if mask is None)."""
-    return x.reshape(-1, *x.shape[2:]) if mask is None else x[mask]
+    """Row-major gather of the valid entries of a (n, S) block column (all if mask is None).
+
+    A fully broadcast column (one value for every event and slot, e.g. a pdg code)
+    comes back as that scalar: assigning it costs nothing.
+    """
+    if x.strides == (0, 0) and x.size:
+        return x[0, 0]
+    return x.ravel() if mask is None else x[mask]

@@ -195,17 +195,15 @@ def decay_taus(
         br = np.array([C.TAU_BR_PDG[m] if m in modes else 0.0 for m in TAU_MODES])
     cdf = np.cumsum(br) / br.sum()
     mode = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(TAU_MODES) - 1).astype(np.int8)
-    rest = np.zeros((n, N_SLOTS, 4))
+    # Decay at rest mode by mode, boost each mode's occupied slots with its taus' velocity.
+    p4 = np.zeros((n, N_SLOTS, 4))
+    beta = tau_p4[:, :3] / tau_p4[:, 3:4]
     for i, name in enumerate(TAU_MODES):
         idx = np.flatnonzero(mode == i)
         if idx.size:
             d = _decay_at_rest(rng, name, idx.size)
-            rest[idx, : d.shape[1]] = d
+            p4[idx, : d.shape[1]] = L.boost(d, beta[idx][:, None, :])
     valid = _VALID_T[mode]
-    # boost only the occupied slots (about half of the padded block)
-    rows = np.nonzero(valid)[0]
-    p4 = np.zeros((n, N_SLOTS, 4))
-    p4[valid] = L.boost(rest[valid], tau_p4[rows, :3] / tau_p4[rows, 3:4])
     pdg = _PDG_T[mode]
     conj = (charge > 0)[:, None] & (pdg != 22) & (pdg != 111)
     pdg = np.where(conj, -pdg, pdg).astype(np.int32)
@@ -215,6 +213,6 @@ def decay_taus(
         mother=_MOTHER_T[mode],
         final=_FINAL_T[mode],
         valid=valid,
-        ctau=np.zeros((n, N_SLOTS)),
+        ctau=np.broadcast_to(0.0, (n, N_SLOTS)),
         mode=mode,
     )

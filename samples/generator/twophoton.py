@@ -192,3 +192,17 @@ def gen_eeee(
 def gen_eetautau(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, w_min: float = 0.0) -> TruthEvents:
     """e+e- -> e+e- tau+tau- (two-photon), taus decayed by tau.py."""
     return _build(n, rng, sqrt_s, 15, C.M_TAU, w_min)
+
+
+def epa_xsec_nb(m_f: float, w_min: float = W_MIN_DEFAULT, n: int = 1_000_000, seed: int = 1) -> float:
+    """sigma(e+e- -> e+e- f fbar, W > w_min) [nb] in this EPA model (MC integral of the sampling weight).
+
+    A cross-check of the model against the Physics Book table, not used for the
+    normalisation (the registry takes constants.XSEC_NB). Estimates at 10.58 GeV:
+    ee mu mu ~ 22 nb (table 18.9), ee ee ~ 95 nb (table 39.7), ee tau tau ~ 0.019 nb
+    (table 0.0185, see constants.XSEC_NB): the EPA with Q2max = W^2 is good to ~15 % for muons only.
+    """
+    s = C.SQRT_S_NOMINAL**2
+    tau_min = max(w_min, 2.0 * m_f) ** 2 / s
+    *_, w = _propose(np.random.default_rng(seed), n, s, w_min, m_f)
+    return float(w.mean() * (1.0 - tau_min) / tau_min * C.GEV2_TO_FB * 1e-6)

@@ -69,7 +69,11 @@ munge -n | unmunge >/dev/null || { echo "start_slurm.sh: munged is not answering
 
 # 3. slurm.conf for this machine ----------------------------------------------------------
 HOST="$(hostname -s)"
-CPUS="$(nproc)"
+# Online CPUs as the hardware has them (`nproc` would follow OMP_NUM_THREADS and CPU affinity).
+# At least 2 so that two single-core worker jobs run side by side even on a 1-CPU runner
+# (SlurmdParameters=config_overrides lets slurmd accept the configured count).
+CPUS="$(getconf _NPROCESSORS_ONLN)"
+[ "$CPUS" -ge 2 ] || CPUS=2
 # Leave 10 % of the memory (MB) to the OS; SLURM refuses jobs asking for more than RealMemory.
 MEM_MB="$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.9}' /proc/meminfo)"
 $SUDO mkdir -p "$CONF_DIR" "$STATE_DIR/slurmctld" "$STATE_DIR/slurmd" "$LOG_DIR" "$RUN_DIR"
@@ -99,6 +103,7 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=${LOG_DIR}/jobcomp.log
 MpiDefault=none
+SlurmdParameters=config_overrides
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory

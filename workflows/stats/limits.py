@@ -132,7 +132,7 @@ def pyhf_upper_limit(ws: dict, cl: float = 0.90, calctype: str = "asymptotics", 
 
 
 def upper_limit(ws: dict | pyhf.Workspace, cl: float = 0.90, method: str = "auto",
-                low_count_threshold: float = 5.0, max_toy_bins: int = 10) -> LimitResult:
+                low_count_threshold: float = 5.0, max_toy_bins: int = 10, ntoys: int = 2000) -> LimitResult:
     """Observed and expected CLs upper limits on mu for one workspace, with the method used."""
     if method not in METHODS:
         raise ValueError(f"method {method!r} not in {METHODS}")
@@ -159,7 +159,7 @@ def upper_limit(ws: dict | pyhf.Workspace, cl: float = 0.90, method: str = "auto
         r = fastfit.AsymptoticCLs(fastfit.FastModel.from_workspace(ws), mu_max).upper_limit(1.0 - cl)
         return LimitResult(r.observed, r.expected, "asymptotic-lowcount" if low_counts else "asymptotic", cl, s_tot)
     calctype = "toybased" if method == "toys" else "asymptotics"
-    obs, exp = pyhf_upper_limit(ws, cl, calctype, mu_max)
+    obs, exp = pyhf_upper_limit(ws, cl, calctype, mu_max, ntoys)
     return LimitResult(obs, exp, method if method == "toys" else "asymptotic-pyhf", cl, s_tot)
 
 

@@ -6,8 +6,10 @@ in fb of sigma x BF; `add_couplings` adds the same for each recast model.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,9 +60,25 @@ def write_tables(rows: list[dict], outdir: Path, search: str, extra: dict | None
     return {"csv": csv_path, "json": json_path}
 
 
+def _hepdata_lib():
+    """Import hepdata-lib without ROOT: it imports ROOT whenever installed (seconds, and ROOT's signal
+    handlers), which we never need."""
+    if "hepdata_lib" in sys.modules or "ROOT" in sys.modules:
+        import hepdata_lib
+
+        return hepdata_lib
+    sys.modules["ROOT"] = None  # makes `import ROOT` raise ImportError, which hepdata-lib tolerates
+    try:
+        import hepdata_lib
+    finally:
+        del sys.modules["ROOT"]
+    return hepdata_lib
+
+
 def write_hepdata(rows: list[dict], outdir: Path, search: str, cl: float) -> Path:
     """HEPData submission (hepdata-lib): one table of sigma limits (+ one per coupling model)."""
-    from hepdata_lib import Submission, Table, Uncertainty, Variable
+    hl = _hepdata_lib()
+    Submission, Table, Uncertainty, Variable = hl.Submission, hl.Table, hl.Uncertainty, hl.Variable
 
     sub = Submission()
     masses = [r["mass"] for r in rows]
@@ -88,8 +106,10 @@ def write_hepdata(rows: list[dict], outdir: Path, search: str, cl: float) -> Pat
         c = [r["couplings"][model] for r in rows]
         sub.add_table(table(f"Coupling limits {model}", c[0]["label"], [x["observed"] for x in c],
                             [x["expected"] for x in c]))
-    path = outdir / "hepdata"
-    sub.create_files(str(path), validate=False, remove_old=True)
+    path = (outdir / "hepdata").resolve()
+    # hepdata-lib writes submission.tar.gz into the working directory: run it inside outdir
+    with contextlib.chdir(outdir):
+        sub.create_files(str(path), validate=False, remove_old=True)
     return path
 
 

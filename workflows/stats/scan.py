@@ -13,6 +13,7 @@ distribution of the nearest generated mass.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -104,9 +105,15 @@ def template_points(
             width = float(np.interp(mass, gen_m[ok], st[ok, 1]))
             sh = _gaussian_signal(per_fb[gen[i_near]], to_axis(mass), width,
                                   float(np.interp(mass, gen_m[ok], st[ok, 2])), m2_axis)
+        if not np.isfinite(width):
+            warnings.warn(f"mass {mass:g} GeV: no selected signal to measure the resolution; skipped", stacklevel=2)
+            continue
         win = (to_axis(mass) - n_sigma * width, to_axis(mass) + n_sigma * width)
         # an interpolated signal has no syst axis: its shape variations are skipped, the backgrounds' kept
         ws, rep = build_workspace(sh, bkg_h, None if blinded_data else data_h, {m2_axis: win}, systs)
+        if sum(ws["channels"][0]["samples"][0]["data"]) <= 0:
+            warnings.warn(f"mass {mass:g} GeV: no signal inside the window {win}; skipped", stacklevel=2)
+            continue
         points.append(MassPoint(float(mass), dict(ws), rep, interpolated=not exact, window=win,
                                 extra={"resolution_m2": width}))
     return points
@@ -137,17 +144,20 @@ def _gaussian_signal(nearest: hist.Hist, m2: float, width: float, yield_per_fb: 
 
 def _limit_row(args) -> dict:
     point, cl, method = args
-    res = limits.upper_limit(point.workspace, cl=cl, method=method)
+    row = {"mass": point.mass, "cl": cl, "error": None}
+    try:
+        res = limits.upper_limit(point.workspace, cl=cl, method=method)
+    except (RuntimeError, ValueError, FloatingPointError) as err:  # one bad mass must not stop the scan
+        res = limits.LimitResult(np.nan, np.full(5, np.nan), "failed", cl, np.nan)
+        row["error"] = f"{type(err).__name__}: {err}"
     try:
         z = limits.local_significance(point.workspace)
-    except NotImplementedError:
+    except (NotImplementedError, RuntimeError, ValueError):
         z = float("nan")
-    return {
-        "mass": point.mass,
+    return row | {
         "observed": res.observed,
         "expected": res.expected.tolist(),
         "method": res.method,
-        "cl": cl,
         "z_local": z,
         "interpolated": point.interpolated,
         "n_bins": point.report.n_bins_kept,

@@ -51,7 +51,7 @@ def scan_significance(masses, z_local, window_halfwidth=None, ref_level_z: float
     """Summarise a scan: the largest local excess and its global significance (two estimates)."""
     masses = np.asarray(masses, float)
     order = np.argsort(masses)
-    masses, z = masses[order], np.clip(np.asarray(z_local, float)[order], 0.0, None)
+    masses, z = masses[order], np.clip(np.nan_to_num(np.asarray(z_local, float)[order], nan=0.0), 0.0, None)
     i = int(np.argmax(z))
     z_max = float(z[i])
     p_loc = float(p_from_z(z_max))
