@@ -71,9 +71,15 @@ def best_of(fn, repeat: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=200_000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=Path("data/bench/compression"))
+    quick = os.environ.get("B2DARK_BENCH_QUICK") == "1"
+    ap.add_argument("--n", type=int, default=20_000 if quick else 200_000)
+    ap.add_argument("--repeat", type=int, default=1 if quick else 3)
+    ap.add_argument("--out", type=Path, default=Path("data/bench/compression"), help="scratch directory")
+    ap.add_argument(
+        "--result",
+        type=Path,
+        default=Path(os.environ.get("B2DARK_BENCH_RESULT", "data/bench/results/bench_compression.json")),
+    )
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     cols, label = realistic_sample(args.n)

@@ -29,7 +29,7 @@ cumulative arrays.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -39,7 +39,7 @@ import numpy as np
 from coffea import processor
 
 from processors.kinematics import as_columns
-from samples.eventformat import EVENT_COLUMNS, all_branches
+from samples.eventformat import all_branches
 
 NOMINAL = "nominal"
 MAX_CUTS = 32  # cutflow steps per region (axis size)
@@ -268,7 +268,7 @@ class SearchProcessor(processor.ProcessorABC):
             # a set of (region, step, name): sets merge by union across chunks, lists would concatenate
             cut_names = {(rname, i, n) for rname, region in res.regions.items() for i, n in enumerate(region.names)}
 
-        nevents = ak.num(events, axis=0) if dask_mode else int(len(events))
+        nevents = ak.num(events, axis=0) if dask_mode else len(events)
         out: dict[str, Any] = {
             "hists": hists,
             "nevents": {sample: nevents},
@@ -278,7 +278,7 @@ class SearchProcessor(processor.ProcessorABC):
         }
         if not dask_mode:
             filename = md.get("filename", "?")
-            out["files"] = {sample: {filename: int(len(events))}}
+            out["files"] = {sample: {filename: len(events)}}
             out["eventlist"] = {
                 sample: {k: processor.column_accumulator(np.asarray(v, dtype=np.float64)) for k, v in eventlist.items()}
             }
@@ -348,10 +348,6 @@ class SearchProcessor(processor.ProcessorABC):
         if isinstance(hidden, set):
             accumulator["blinded_samples"] = {s: s in hidden for s in accumulator.get("nevents", {})}
         return accumulator
-
-
-def event_columns() -> Sequence[str]:
-    return [c.name for c in EVENT_COLUMNS]
 
 
 def merge_outputs(outputs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:

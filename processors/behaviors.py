@@ -108,21 +108,16 @@ class Vertex:
         return np.hypot(self.x, self.y)
 
 
-# vector builds results of its methods from these class attributes.
-for _name, _proj4, _mom in (
-    ("Track", vector.LorentzVectorArray, TrackArray),  # noqa: F821
-    ("Photon", vector.LorentzVectorArray, vector.LorentzVectorArray),
-    ("MCParticle", vector.LorentzVectorArray, vector.LorentzVectorArray),
-):
+# vector builds the results of its methods from these class attributes (as coffea
+# does for its own mixins): projections are plain vectors; a Track keeps its class
+# as "momentum class", so e.g. a scaled track is still a Track.
+for _name in ("Track", "Photon", "MCParticle"):
     for _kind in ("Array", "Record"):
         _cls = globals()[_name + _kind]
-        _sfx = _kind
-        _cls.ProjectionClass2D = getattr(vector, "TwoVector" + _sfx)
-        _cls.ProjectionClass3D = getattr(vector, "ThreeVector" + _sfx)
-        _cls.ProjectionClass4D = getattr(vector, "LorentzVector" + _sfx)
-        _cls.MomentumClass = (
-            globals()["Track" + _sfx] if _name == "Track" else getattr(vector, "LorentzVector" + _sfx)
-        )
+        _cls.ProjectionClass2D = getattr(vector, "TwoVector" + _kind)
+        _cls.ProjectionClass3D = getattr(vector, "ThreeVector" + _kind)
+        _cls.ProjectionClass4D = getattr(vector, "LorentzVector" + _kind)
+        _cls.MomentumClass = globals()["Track" + _kind] if _name == "Track" else getattr(vector, "LorentzVector" + _kind)
 
 # Cross-type + and - for every pair of four-vector record names: charged +
 # charged keeps the charge (Candidate), anything else gives a LorentzVector.

@@ -153,3 +153,24 @@ class ResolutionModel:
         """M^2_recoil window [GeV^2] of +- n_sigma sigma_W around M^2."""
         s = float(self.sigma(mass))
         return mass**2 - n_sigma * s, mass**2 + n_sigma * s
+
+
+def window_yields(h, model: ResolutionModel, masses: Sequence[float], n_sigma: float = 10.0) -> dict[float, dict[str, float]]:
+    """Yield per sample in the M^2_recoil window of each mass hypothesis.
+
+    ``h``: a hist with axes "sample" and an M^2_recoil axis (any others, e.g. "syst" or
+    theta, are summed over; pass ``h[{"syst": "nominal"}]`` for nominal yields). The
+    window is +-n_sigma sigma_W(M); bins are counted if their centre lies inside.
+    Used to print the background composition per mass window.
+    """
+    m2_axis = next((ax for ax in h.axes if ax.name.startswith("m2")), None)
+    if m2_axis is None or "sample" not in h.axes.name:
+        raise ValueError(f"window_yields needs axes 'sample' and 'm2...', got {list(h.axes.name)}")
+    proj = h.project("sample", m2_axis.name)
+    centres = m2_axis.centers
+    out: dict[float, dict[str, float]] = {}
+    for mass in masses:
+        lo, hi = model.window(mass, n_sigma)
+        inside = (centres >= lo) & (centres <= hi)
+        out[float(mass)] = {s: float(proj[{"sample": s}].values()[inside].sum()) for s in proj.axes["sample"]}
+    return out

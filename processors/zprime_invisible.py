@@ -39,7 +39,7 @@ import numpy as np
 
 from processors import kinematics as K
 from processors import selections as S
-from processors.base import HistSpec, Fill, Region, SearchProcessor, SearchResult, Variation
+from processors.base import Fill, HistSpec, Region, SearchProcessor, SearchResult, Variation
 from samples.constants import M_E, M_MU
 
 # Selection thresholds (seed 002 / PRL 130 231801 unless noted).
@@ -95,7 +95,7 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
             "cr_ee_m2_recoil": HistSpec(
                 (reg(30, -0.5, 1.0, name="m2_recoil", label=r"$M^2_\mathrm{recoil}$ [GeV$^2$]"),
                  hist.axis.IntCategory([0, 1], name="veto_passed", label="photon veto passed"))
-            ),  # fmt: skip
+            ),
         }
 
     def analyze(self, events, variation: Variation) -> SearchResult:
@@ -151,7 +151,7 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         gamma = K.P4.from_angles(g_e, g_theta, g_phi)
         e_cms_mmg = K.to_cms(pair + gamma, beam).t
         mmg_window = (e_cms_mmg > MUMUGAMMA_ECMS_RANGE[0]) & (e_cms_mmg < MUMUGAMMA_ECMS_RANGE[1])
-        cr_mmg = Region(sr.cuts[:5] + [("hard_photon", g_e > MUMUGAMMA_PHOTON_E_MIN), ("ecms_window", mmg_window)])
+        cr_mmg = Region([*sr.cuts[:5], ("hard_photon", g_e > MUMUGAMMA_PHOTON_E_MIN), ("ecms_window", mmg_window)])
 
         # e mu and e e control samples: each track gets the mass its ID says.
         m_1 = M_MU + (M_E - M_MU) * (eid1 > ELECTRON_ID_MIN)
@@ -168,9 +168,8 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         )  # fmt: skip
         not_b2b_e = np.degrees(K.opening_angle_cms(e1, e2, beam)) < OPENING_ANGLE_MAX_DEG
         base_e = sr.cuts[:4]
-        cr_emu = Region(base_e + [("e_mu_id", emu), ("recoil_in_barrel", barrel_e), ("photon_veto", veto_e),
-                                  ("not_back_to_back", not_b2b_e)])  # fmt: skip
-        cr_ee = Region(base_e + [("e_e_id", ee), ("recoil_in_barrel", barrel_e), ("m2_below_1", m2_e < EE_M2_MAX)])
+        cr_emu = Region([*base_e, ("e_mu_id", emu), ("recoil_in_barrel", barrel_e), ("photon_veto", veto_e), ("not_back_to_back", not_b2b_e)])  # fmt: skip
+        cr_ee = Region([*base_e, ("e_e_id", ee), ("recoil_in_barrel", barrel_e), ("m2_below_1", m2_e < EE_M2_MAX)])
 
         # Per-muon ID uncertainty -> event weight ratio (both muons).
         d1 = MUID_REL_UNC_HIGH_P + (MUID_REL_UNC_LOW_P - MUID_REL_UNC_HIGH_P) * (t1.p < MUID_UNC_P_SPLIT)
@@ -200,6 +199,6 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
             signal_region=signal_region,
             weight_variations={"muid_up": (1 + d1) * (1 + d2), "muid_down": (1 - d1) * (1 - d2)},
             eventlist={"run": K.as_columns(events.run), "event": K.as_columns(events.event),
-                       "m2_recoil": m2, "theta_recoil": theta_cms},  # fmt: skip
+                       "m2_recoil": m2, "theta_recoil": theta_cms},
             eventlist_region="sr",
         )

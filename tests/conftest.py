@@ -6,6 +6,7 @@ Processor fixtures (helper C): small synthetic files written by tests/synthetic.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def run_dask(fileset: dict[str, Any], processor_instance: Any, step_size: int):
         for path, tree in ds["files"].items():
             n = uproot.open(path)[tree].num_entries
             edges = [*range(0, n, step_size), n]
-            files[path] = {"object_path": tree, "steps": [[a, b] for a, b in zip(edges[:-1], edges[1:], strict=True)]}
+            files[path] = {"object_path": tree, "steps": [[a, b] for a, b in itertools.pairwise(edges)]}
         spec[name] = {"files": files, "metadata": ds["metadata"]}
     outs = apply_to_fileset(processor_instance, spec, schemaclass=B2Schema)
     (outs,) = dask.compute(outs, scheduler="sync")

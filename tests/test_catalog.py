@@ -196,3 +196,29 @@ def test_default_recipe_parses() -> None:
     masses = sorted(t.params["mass"] for t in tasks if t.process == "zprime_inv")
     assert masses[0] <= 0.1 and masses[-1] >= 9.0 and len(masses) >= 15
     assert pseudo and pseudo[0].lumi_fb == pytest.approx(79.7)
+
+
+def test_cli_pseudodata_resampled_from_mc_with_skim(toy_processes, tmp_path: Path) -> None:
+    recipe = {
+        "lumi_fb": 0.01,
+        "samples": [{"name": "mu", "process": "toy_mumu", "n": 4000, "seed": 2}],
+        "pseudodata": [
+            {"name": "data", "lumi_fb": 0.01, "seed": 4, "backgrounds": ["mu"], "mode": "resample",
+             "skim": "two_leptons"},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    out = tmp_path / "out"
+    assert cli.main(["--recipe", str(path), "--out", str(out), "--jobs", "1", "--no-progress"]) == 0
+    c = cat.load_catalog(out / "catalog.yaml")
+    pool = io.read_root(out / "mu.root")
+    from samples.pseudodata import skim_two_leptons
+
+    eff_skim = skim_two_leptons(pool).mean()
+    expected = 1.148e6 * 0.01 * eff_skim  # more events than the pool holds: resampled with replacement
+    n = c.samples["data"].n_events
+    assert abs(n - expected) < 5 * np.sqrt(expected) and n > pool["event"].size
+    data = io.read_root(out / "data.root")
+    assert skim_two_leptons(data).all()
+    assert "MCParticle_pdg" not in data

@@ -82,6 +82,7 @@ def test_transient_task_error_is_retried_and_counted(tmp_path):
         flaky = toys.run_toy(handle.executor, fileset, chunksize=500,
                              processor_instance=toys.FlakyToyProcessor(str(markers)))
         events = handle.describe()["worker_events"]
+    print(f"worker events: {events}")
     assert sorted(p.name for p in markers.iterdir()) == ["toy_0.failed-once", "toy_1.failed-once"]
     assert events["tasks_retried_after_error"] == 2
     assert events["tasks_erred"] == 0

@@ -202,3 +202,46 @@ def test_runs_on_the_signal_fixture(zp_files: dict[str, Path]) -> None:
     assert 0.5 < eff <= 1.0  # idealised synthetic signal: only the barrel requirement cuts
     vals = out["eventlist"]["sig"]["m2_recoil"]
     np.testing.assert_allclose(vals, 9.0, atol=2e-3)
+
+
+@pytest.mark.slow
+def test_on_real_generated_files(tmp_path: Path) -> None:
+    """The generator's files (ROOT and Parquet) through the Runner: the signal peaks at
+    M^2 = M(Z')^2, the efficiency is in the paper's range, Parquet == ROOT."""
+    cli = pytest.importorskip("samples.cli")
+    from coffea import processor
+
+    from samples.catalog import load_catalog
+
+    args = ["--process", "zprime_inv", "--n", "1500", "--param", "mass=3", "--seed", "3", "--out", str(tmp_path),
+            "--jobs", "1", "--no-progress", "--format", "root", "--format", "parquet"]  # fmt: skip
+    assert cli.main(args) in (0, None)
+    cat = load_catalog(tmp_path / "catalog.yaml")
+    outs = {}
+    for fmt in ("root", "parquet"):
+        run = processor.Runner(executor=processor.IterativeExecutor(), schema=B2Schema, chunksize=600,
+                               metadata_cache={}, format=fmt)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outs[fmt] = run(cat.to_fileset(lumi_fb=79.7, fmt=fmt), processor_instance=ZPrimeInvisibleProcessor(),
+                            treename="events")  # fmt: skip
+    cf = outs["root"]["cutflow"]["zprime_inv_m3"]
+    eff = cf["raw"][-1] / cf["raw"][0]
+    assert 0.02 < eff < 0.8, eff
+    assert cf["raw"].tolist() == outs["parquet"]["cutflow"]["zprime_inv_m3"]["raw"].tolist()
+    m2 = outs["root"]["eventlist"]["zprime_inv_m3"]["m2_recoil"]
+    assert abs(np.median(m2) - 9.0) < 0.3
+    h = outs["root"]["hists"]["m2_recoil"][{"sample": "zprime_inv_m3", "syst": "nominal"}][complex(0, 5) : complex(0, 13)]
+    fit = R.fit_double_cb_hist(h)
+    assert 0.01 < fit.sigma_w < 1.5 and abs(fit.mu - 9.0) < 0.3
+
+
+def test_window_yields() -> None:
+    import hist
+
+    h = hist.Hist(hist.axis.StrCategory(["a", "b"], name="sample"), hist.axis.Regular(100, 0, 10, name="m2_recoil"))
+    h.fill("a", np.full(10, 4.05))  # M = 2: M^2 = 4
+    h.fill("b", np.full(5, 8.95))
+    model = R.ResolutionModel([1.0, 3.0], [0.1, 0.1])
+    y = R.window_yields(h, model, [2.0, 3.0], n_sigma=2)
+    assert y == {2.0: {"a": 10.0, "b": 0.0}, 3.0: {"a": 0.0, "b": 5.0}}

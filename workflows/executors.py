@@ -93,12 +93,15 @@ class WorkerEventCounter(SchedulerPlugin):  # type: ignore[misc,valid-type]
     def remove_worker(self, scheduler: Any, worker: str, **kwargs: Any) -> None:
         self.counts["workers_removed"] += 1
 
-    def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
-        # processing -> released: the worker running it left; processing -> waiting: retry after error
-        if start == "processing" and finish == "released":
-            self.counts["tasks_rescheduled_after_worker_loss"] += 1
-        elif start == "processing" and finish == "waiting":
-            self.counts["tasks_retried_after_error"] += 1
+    def transition(self, key: Any, start: str, finish: str, *args: Any, stimulus_id: str = "", **kwargs: Any) -> None:
+        # A running task is released either because its worker left or because it raised and has
+        # retries left (the scheduler then goes processing -> released -> waiting); the stimulus
+        # tells which.
+        if start == "processing" and finish in ("released", "waiting"):
+            if stimulus_id.startswith("task-erred"):
+                self.counts["tasks_retried_after_error"] += 1
+            else:
+                self.counts["tasks_rescheduled_after_worker_loss"] += 1
         elif finish == "erred":
             self.counts["tasks_erred"] += 1
 
