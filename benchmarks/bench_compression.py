@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def read(branches, p=path):
             with uproot.open(p) as f:
-                f["events"].arrays(branches, library="np")
+                f["events"].arrays(branches, library="ak")
 
         t_search = best_of(lambda: read(SEARCH_BRANCHES), args.repeat)
         t_all = best_of(lambda: read(None), args.repeat)

@@ -194,7 +194,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if name not in args.cases:
             return None
         print(f"[bench] {name} ...", flush=True)
-        t, res = time_case(name, fn, events=events, repeat=repeat or args.repeat, bytes_read=comp_bytes, scale=scale)
+        t, res = time_case(name, fn, events=events, repeat=repeat or args.repeat, warmup=args.warmup,
+                           bytes_read=comp_bytes, scale=scale)  # fmt: skip
         timings.append(t)
         print(f"[bench]   {t.events_per_s:,.0f} ev/s, {t.events_per_cpu_s:,.0f} ev/CPU-s (median {t.median:.3f} s of "
               f"{[round(s, 3) for s in t.seconds]})", flush=True)  # fmt: skip
@@ -244,7 +245,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         unpin()  # workers inherit the affinity: let two of them use both cores
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
             executor = processor.DaskExecutor(client=client, status=False, treereduction=8)
-            d_out = case(name, lambda ex=executor: run_b2dark(sample.fileset("root", args.compression), chunksize=chunksize, executor=ex))
+            d_out = case(name, lambda ex=executor: run_b2dark(sample.fileset("root", args.compression), chunksize=chunksize, executor=ex),
+                         repeat=args.dask_repeat)  # fmt: skip
         if PINNED_CPU is not None:
             pin_single_core(PINNED_CPU)
         if d_out is not None and reference is not None:
@@ -338,6 +340,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=60_000 if quick else 2_000_000)
     ap.add_argument("--repeat", type=int, default=2 if quick else 5)
+    ap.add_argument("--warmup", type=int, default=1, help="untimed runs before the timed ones (per case)")
+    ap.add_argument("--dask-repeat", type=int, default=None, help="repetitions of the dask cases (default --repeat)")
     ap.add_argument("--chunksize", type=int, default=100_000)
     ap.add_argument("--compression", default="default", choices=COMPRESSIONS)
     ap.add_argument("--compare-compressions", nargs="*", default=[], choices=COMPRESSIONS,

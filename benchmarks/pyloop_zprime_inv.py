@@ -54,20 +54,13 @@ def _settings() -> dict[str, Any]:
 
 
 def boost_cm(v: tuple, p: tuple) -> tuple:
-    """Four-vector v (x, y, z, t) in the rest frame of p."""
-    px, py, pz, e = p
-    m2 = e * e - (px * px + py * py + pz * pz)
-    m = math.copysign(math.sqrt(abs(m2)), m2)
-    bx, by, bz = -px, -py, -pz
-    g = e / m
-    k = m2 * (g + 1)
-    x, y, z, t = v
-    return (
-        (1 + bx * bx / k) * x + bx * by / k * y + bx * bz / k * z + bx / m * t,
-        bx * by / k * x + (1 + by * by / k) * y + by * bz / k * z + by / m * t,
-        bx * bz / k * x + by * bz / k * y + (1 + bz * bz / k) * z + bz / m * t,
-        bx / m * x + by / m * y + bz / m * z + g * t,
-    )
+    """Four-vector v (x, y, z, t) in the rest frame of p (as processors.kinematics.boost)."""
+    bx, by, bz = -p[0] / p[3], -p[1] / p[3], -p[2] / p[3]
+    b2 = bx * bx + by * by + bz * bz
+    gamma = 1.0 / math.sqrt(1.0 - b2)
+    bp = bx * v[0] + by * v[1] + bz * v[2]
+    k = (gamma - 1.0) * bp / b2 + gamma * v[3]
+    return (v[0] + k * bx, v[1] + k * by, v[2] + k * bz, gamma * (v[3] + bp))
 
 
 def cos_angle(a: tuple, b: tuple) -> float:
@@ -115,8 +108,7 @@ def loop(events: list[dict], norm: float, s: dict) -> tuple[list[int], list[floa
             pc = boost_cm(pair, beam)
             m2 = ssq + (pair[3] ** 2 - (pair[0] ** 2 + pair[1] ** 2 + pair[2] ** 2)) - 2.0 * math.sqrt(ssq) * pc[3]
             rec = tuple(b - p for b, p in zip(beam, pair, strict=True))
-            rmag = math.sqrt(rec[0] ** 2 + rec[1] ** 2 + rec[2] ** 2)
-            rth = math.acos(rec[2] / rmag)
+            rth = math.atan2(math.hypot(rec[0], rec[1]), rec[2])
             rph = math.atan2(rec[1], rec[0])
             passed.append(s["bar_lo"] <= rth <= s["bar_hi"] and abs(rth - math.pi / 2) > s["gap90"])
             axis = unit(rth, rph)

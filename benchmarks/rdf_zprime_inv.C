@@ -8,7 +8,7 @@
 // four-vector algebra in double (processors.kinematics casts tracks to float64),
 // comparisons of float32 branches against thresholds in float (NumPy 2 / NEP 50
 // compares a float32 array with a Python float in float32), the boost formula
-// of scikit-hep `vector` (boost_p4), theta = acos(z/|p|), signed mass.
+// and operation order of processors.kinematics.boost, theta = atan2(pT, z).
 // Thresholds come from the Python processor module through ZinvConfig.
 
 #include <ROOT/RDataFrame.hxx>
@@ -62,27 +62,19 @@ inline double mag2(const P4& v) { return v.x * v.x + v.y * v.y + v.z * v.z; }
 inline double m2of(const P4& v) { return v.t * v.t - mag2(v); }
 inline double massof(const P4& v) {
   const double s = m2of(v);
-  return std::copysign(std::sqrt(std::abs(s)), s);
+  return (s > 0 ? 1.0 : (s < 0 ? -1.0 : 0.0)) * std::sqrt(std::abs(s));
 }
-inline double thetaof(const P4& v) {
-  double c = v.z / std::sqrt(mag2(v));
-  if (std::isnan(c)) c = 1.0;  // vector's nan_to_num(nan=1)
-  return std::acos(c);
-}
+inline double thetaof(const P4& v) { return std::atan2(std::hypot(v.x, v.y), v.z); }
 inline double phiof(const P4& v) { return std::atan2(v.y, v.x); }
 
-// v boosted into the rest frame of p (scikit-hep vector boost_p4 with p.neg3D).
+// v boosted into the rest frame of p: processors.kinematics.boost(v, -p/E), same operation order.
 inline P4 boost_cm(const P4& v, const P4& p) {
-  const double energy = p.t, m2 = m2of(p);
-  const double mass = std::copysign(std::sqrt(std::abs(m2)), m2);
-  const double x2 = -p.x, y2 = -p.y, z2 = -p.z;
-  const double gamma = energy / mass;
-  const double m2g1 = m2 * (gamma + 1);
-  const double gbx = x2 / mass, gby = y2 / mass, gbz = z2 / mass;
-  const double xx = 1 + (x2 * x2) / m2g1, yy = 1 + (y2 * y2) / m2g1, zz = 1 + (z2 * z2) / m2g1;
-  const double xy = (x2 * y2) / m2g1, xz = (x2 * z2) / m2g1, yz = (y2 * z2) / m2g1;
-  return {xx * v.x + xy * v.y + xz * v.z + gbx * v.t, xy * v.x + yy * v.y + yz * v.z + gby * v.t,
-          xz * v.x + yz * v.y + zz * v.z + gbz * v.t, gbx * v.x + gby * v.y + gbz * v.z + gamma * v.t};
+  const double bx = -p.x / p.t, by = -p.y / p.t, bz = -p.z / p.t;
+  const double b2 = bx * bx + by * by + bz * bz;
+  const double gamma = 1.0 / std::sqrt(1.0 - b2);
+  const double bp = bx * v.x + by * v.y + bz * v.z;
+  const double k = (gamma - 1.0) * bp / b2 + gamma * v.t;
+  return {v.x + k * bx, v.y + k * by, v.z + k * bz, gamma * (v.t + bp)};
 }
 
 // NaN-propagating clip, as np.minimum(np.maximum(x, -1), 1).
@@ -227,11 +219,11 @@ Zinv compute_zinv(const ZinvConfig& c, double bE, double bx, double by, double b
     if (gE[i] > c.mmg_photon_e_min && (ig < 0 || gE[i] > gE[ig])) ig = static_cast<int>(i);
   z.has_g = ig >= 0;
   {
+    // as processors.kinematics.P4.from_angles on float64 columns
     const double ge = z.has_g ? static_cast<double>(gE[ig]) : 0.0;
-    const float th = z.has_g ? gth[ig] : 0.0f, ph = z.has_g ? gph[ig] : 0.0f;
-    const float st = std::sin(th);
-    const float ux = st * std::cos(ph), uy = st * std::sin(ph), uz = std::cos(th);
-    const P4 g{ge * ux, ge * uy, ge * uz, ge};
+    const double th = z.has_g ? gth[ig] : 0.0, ph = z.has_g ? gph[ig] : 0.0;
+    const double st = std::sin(th);
+    const P4 g{ge * st * std::cos(ph), ge * st * std::sin(ph), ge * std::cos(th), ge};
     const double e = boost_cm(r.pair + g, beam).t;
     z.mmg_window = e > c.mmg_ecms_lo && e < c.mmg_ecms_hi;
   }

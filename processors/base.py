@@ -167,12 +167,12 @@ class SearchProcessor(processor.ProcessorABC):
     def syst_names(self) -> list[str]:
         return [NOMINAL, *self.weight_variation_names, *(v.name for v in self.shape_variations)]
 
-    def _book(self, dask_mode: bool) -> dict[str, Any]:
+    def _book(self, dask_mode: bool, specs: dict[str, HistSpec]) -> dict[str, Any]:
         cls = _hist_class(dask_mode)
         out = {}
         # hist warns that "sample" is its fill keyword; the contract names the axis so and we fill by position.
         warnings.filterwarnings("ignore", message="sample is a protected keyword")
-        for name, spec in self.histograms().items():
+        for name, spec in specs.items():
             axes = [hist.axis.StrCategory([], growth=True, name="sample", label="Sample")]
             if spec.syst:
                 axes.append(hist.axis.StrCategory(self.syst_names, name="syst", label="Variation"))
@@ -216,7 +216,8 @@ class SearchProcessor(processor.ProcessorABC):
         sample = md.get("sample", md.get("dataset", "unknown"))
         is_data = bool(md.get("is_data", False))
         blind = is_data and not self.unblind
-        hists = self._book(dask_mode)
+        specs = self.histograms()
+        hists = self._book(dask_mode, specs)
         weight = self.event_weight(events)
         one = weight * 0.0 + 1.0
 
@@ -234,7 +235,7 @@ class SearchProcessor(processor.ProcessorABC):
                 region_masks[rname] = passed
             nominal = variation.name == NOMINAL
             for f in res.fills:
-                spec = self.histograms()[f.hist]
+                spec = specs[f.hist]
                 if not nominal and not spec.syst:
                     continue
                 mask = region_masks[f.region]

@@ -44,7 +44,7 @@ def _event_sum(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.bincount(np.repeat(np.arange(counts.size), counts), weights=values, minlength=counts.size)
 
 
-def skim_two_leptons(cols: dict[str, np.ndarray], extra_e_max: float = 1.0) -> np.ndarray:
+def skim_two_leptons(cols: dict[str, np.ndarray], extra_e_max: float = 0.5) -> np.ndarray:
     """Data skim for the two-lepton + missing-momentum searches (reconstructed objects only):
     2 or 3 tracks, >= 1 muon-ID'd (> 0.5) and >= 2 lepton-ID'd (muon or electron > 0.5) tracks,
     summed neutral ECL energy below ``extra_e_max`` GeV. Looser than the Z'->invisible signal

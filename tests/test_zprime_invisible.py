@@ -229,6 +229,20 @@ def test_on_real_generated_files(tmp_path: Path) -> None:
     eff = cf["raw"][-1] / cf["raw"][0]
     assert 0.02 < eff < 0.8, eff
     assert cf["raw"].tolist() == outs["parquet"]["cutflow"]["zprime_inv_m3"]["raw"].tolist()
+    # Parquet in dask mode, through the schema's workaround
+    import dask
+
+    from processors.schema import dask_events_from_parquet
+
+    fs = cat.to_fileset(lumi_fb=79.7, fmt="parquet")["zprime_inv_m3"]
+    proc = ZPrimeInvisibleProcessor()
+    events = dask_events_from_parquet(list(fs["files"]), fs["metadata"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (dask_out,) = dask.compute(proc.process(events), scheduler="sync")
+    dask_cf = proc.postprocess(dask_out)["cutflow"]["zprime_inv_m3"]
+    assert dask_cf["raw"].tolist() == cf["raw"].tolist()
+    np.testing.assert_allclose(dask_cf["weighted"], cf["weighted"], rtol=1e-9)
     m2 = outs["root"]["eventlist"]["zprime_inv_m3"]["m2_recoil"]
     assert abs(np.median(m2) - 9.0) < 0.3
     h = outs["root"]["hists"]["m2_recoil"][{"sample": "zprime_inv_m3", "syst": "nominal"}][complex(0, 5) : complex(0, 13)]
@@ -236,6 +250,7 @@ def test_on_real_generated_files(tmp_path: Path) -> None:
     assert 0.01 < fit.sigma_w < 1.5 and abs(fit.mu - 9.0) < 0.3
 
 
+@pytest.mark.filterwarnings("ignore:sample is a protected keyword")
 def test_window_yields() -> None:
     import hist
 

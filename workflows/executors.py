@@ -100,7 +100,7 @@ class WorkerEventCounter(SchedulerPlugin):  # type: ignore[misc,valid-type]
         if start == "processing" and finish in ("released", "waiting"):
             if stimulus_id.startswith("task-erred"):
                 self.counts["tasks_retried_after_error"] += 1
-            else:
+            elif "worker" in stimulus_id:  # handle-worker-cleanup, remove-worker, retire-workers
                 self.counts["tasks_rescheduled_after_worker_loss"] += 1
         elif finish == "erred":
             self.counts["tasks_erred"] += 1

@@ -35,10 +35,9 @@ def _mpl() -> Any:
 
 def _label(ax: Any, mplhep: Any, lumi_fb: float | None) -> None:
     # "Simulation" + "fast simulation": these are b2dark's own fast-simulation samples, not Belle II MC.
-    mplhep.label.exp_text(exp="Belle II", text="Simulation (fast simulation)", loc=0, ax=ax)
-    if lumi_fb:
-        ax.text(1.0, 1.01, rf"$\int\mathcal{{L}}\,dt$ = {lumi_fb:g} fb$^{{-1}}$", transform=ax.transAxes,
-                ha="right", va="bottom", fontsize=16)
+    mplhep.label.exp_text(exp="Belle II", text="Simulation", loc=0, ax=ax)
+    right = "fast simulation" + (rf", $\int\mathcal{{L}}\,dt$ = {lumi_fb:g} fb$^{{-1}}$" if lumi_fb else "")
+    ax.text(1.0, 1.01, right, transform=ax.transAxes, ha="right", va="bottom", fontsize=13)
 
 
 def _save(fig: Any, path: Path) -> list[Path]:
@@ -76,14 +75,29 @@ def _pick_overlays(sig: list[str], n: int) -> list[str]:
     return [sig[i] for i in idx]
 
 
-def _slice(h: Any, samples: list[str]) -> Any | None:
+def _slice(h: Any, samples: list[str], rebin: bool = True) -> Any | None:
     """Sum of the given samples (nominal systematic) as a 1D hist, or None if none is present."""
     present = [s for s in samples if s in list(h.axes["sample"])]
     if not present:
         return None
     nominal = {"syst": "nominal"} if "syst" in h.axes.name else {}
     parts = [h[{"sample": s, **nominal}] for s in present]
-    return sum(parts[1:], parts[0])
+    total = sum(parts[1:], parts[0])
+    return _display_rebin(total) if rebin else total
+
+
+MAX_DISPLAY_BINS = 120
+
+
+def _display_rebin(h1: Any) -> Any:
+    """Merge bins of fine (fit) binnings for display: 1000-bin templates are unreadable and slow to draw."""
+    import hist
+
+    n = h1.axes[0].size
+    if h1.ndim != 1 or n <= MAX_DISPLAY_BINS or not isinstance(h1.axes[0], hist.axis.Regular):
+        return h1
+    k = next(k for k in range(int(np.ceil(n / MAX_DISPLAY_BINS)), n + 1) if n % k == 0)
+    return h1[:: hist.rebin(k)]
 
 
 def _signal_label(run: RunOutput, s: str) -> str:
@@ -95,33 +109,32 @@ def _signal_label(run: RunOutput, s: str) -> str:
 def stack_plot(run: RunOutput, name: str, outdir: Path) -> list[Path]:
     plt, mplhep = _mpl()
     h = run.hists[name]
-    bkg, sig, data = _roles(run, list(h.axes["sample"]))
-    bkg_h = {p: hh for p, ss in bkg.items() if (hh := _slice(h, ss)) is not None}
-    if not bkg_h and not data:
+    bkg, sig, _ = _roles(run, list(h.axes["sample"]))
+    # Data samples come from the run, not the hist: a fully blinded data sample never fills it.
+    data = [s for s, m in run.samples.items() if m.get("is_data")]
+    # MC is drawn at the data luminosity when pseudo-data are shown (the catalog may differ).
+    data_lumi = sum(float(run.samples[s].get("lumi_fb") or 0.0) for s in data) or None
+    scale = data_lumi / run.lumi_fb if data_lumi and run.lumi_fb else 1.0
+    bkg_h = {p: hh * scale for p, ss in bkg.items() if (hh := _slice(h, ss)) is not None}
+    if not bkg_h:
         return []
     order = sorted(bkg_h, key=lambda p: float(bkg_h[p].values().sum()))  # smallest at the bottom
     fig, (ax, rax) = plt.subplots(2, 1, figsize=(9, 8), sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05})
-    edges = None
-    total = None
-    if order:
-        mplhep.histplot([bkg_h[p] for p in order], stack=True, histtype="fill", label=order, ax=ax)
-        total = sum((bkg_h[p] for p in order[1:]), bkg_h[order[0]])
-        edges = total.axes[0].edges
+    mplhep.histplot([bkg_h[p] for p in order], stack=True, histtype="fill", label=order, ax=ax)
+    total = sum((bkg_h[p] for p in order[1:]), bkg_h[order[0]])
+    edges = total.axes[0].edges
+    mc = total.values()
     for s in _pick_overlays(sig, SIGNAL_OVERLAYS):
         hs = _slice(h, [s])
         if hs is not None:
-            mplhep.histplot(hs, histtype="step", yerr=False, lw=2, ls="--", label=_signal_label(run, s), ax=ax)
-    blinded_any = False
-    hidden = np.zeros(0, dtype=bool)
+            mplhep.histplot(hs * scale, histtype="step", yerr=False, lw=2, ls="--", label=_signal_label(run, s), ax=ax)
+    hidden = np.zeros(len(mc), dtype=bool)
     if data:
         hd = _slice(h, data)
-        edges = hd.axes[0].edges
-        vals = hd.values()
-        blinded_any = bool(run.blinded)
-        # Where data are hidden by blinding there are no entries; mask those bins where MC expects events.
-        mc = total.values() if total is not None else np.zeros_like(vals)
-        hidden = blinded_any & (vals == 0) & (mc > 0)
-        centers = hd.axes[0].centers
+        vals = hd.values() if hd is not None else np.zeros_like(mc)
+        # Blinded data have no entries in the signal region: hatch the bins where MC expects events.
+        hidden = bool(run.blinded) & (vals == 0) & (mc > 0)
+        centers = total.axes[0].centers
         show = ~hidden
         ax.errorbar(centers[show], vals[show], yerr=np.sqrt(vals[show]), fmt="ko", ms=4, label="pseudo-data")
         if hidden.any():
@@ -130,32 +143,29 @@ def stack_plot(run: RunOutput, name: str, outdir: Path) -> list[Path]:
             for a in (ax, rax):
                 for i0, i1 in zip(flips[::2], flips[1::2], strict=True):
                     a.axvspan(edges[i0], edges[i1], facecolor="none", edgecolor="0.35", hatch="//", lw=0, zorder=3)
-
-        if total is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = vals / mc
-                err = np.sqrt(vals) / mc
-            ok = show & (mc > 0)
-            rax.errorbar(centers[ok], ratio[ok], yerr=err[ok], fmt="ko", ms=4)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = vals / mc
+            err = np.sqrt(vals) / mc
+        ok = show & (mc > 0)
+        rax.errorbar(centers[ok], ratio[ok], yerr=err[ok], fmt="ko", ms=4)
     rax.axhline(1.0, color="0.4", lw=1)
     rax.set_ylim(0.5, 1.5)
     rax.set_ylabel("data / MC")
     rax.set_xlabel(h.axes[-1].label or h.axes[-1].name)
     ax.set_ylabel("events / bin")
     ax.set_xlabel("")
-    if edges is not None:
-        ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlim(edges[0], edges[-1])
     ax.set_yscale("log")
     ax.set_ylim(bottom=0.1)
     handles, labels = ax.get_legend_handles_labels()
-    if blinded_any and hidden.any():
+    if hidden.any():
         from matplotlib.patches import Patch
 
         handles.append(Patch(facecolor="none", edgecolor="0.35", hatch="//"))
         labels.append("data blinded")
     ax.legend(handles, labels, fontsize=11, ncols=2, loc="upper right")
     ax.set_ylim(top=ax.get_ylim()[1] * 30)  # room for the legend on the log scale
-    _label(ax, mplhep, run.lumi_fb)
+    _label(ax, mplhep, data_lumi or run.lumi_fb)
     return _save(fig, outdir / f"stack_{name}")
 
 
@@ -207,7 +217,7 @@ def signal_resolution(run: RunOutput, hist_name: str = "m2_recoil") -> tuple[np.
     masses, sigmas = [], []
     for s in sig:
         m = run.samples.get(s, {}).get("mass")
-        hs = _slice(h, [s])
+        hs = _slice(h, [s], rebin=False)  # the fit needs the fine binning
         if m is None or hs is None:
             continue
         if hs.values().sum() <= 0:

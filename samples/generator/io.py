@@ -23,7 +23,7 @@ import uproot
 from samples import eventformat as EF
 
 # Chosen by benchmarks/bench_compression.py (numbers in samples/FORMAT.md).
-ROOT_COMPRESSION = ("ZSTD", 3)
+ROOT_COMPRESSION = ("LZ4", 1)
 BASKET_EVENTS = 100_000  # entries per uproot basket / Parquet row group
 _MC_ONLY = {f"{coll}_{c.name}" for coll, cols in EF.COLLECTIONS.items() for c in cols if c.mc_only} | {
     c.name for c in EF.MC_EVENT_COLUMNS
