@@ -163,17 +163,18 @@ def isr_sampler(
 def fsr_fraction(rng: np.random.Generator, beta: np.ndarray, x_max: np.ndarray) -> np.ndarray:
     """FSR photon energy fraction x = 2k/W per event from the same LL radiator (no cross-section factor).
 
-    x = u^(1/beta) then hit-or-miss on the O(beta) hard term; x is capped at x_max
-    (kinematic limit) by redrawing.
+    x = u^(1/beta) drawn directly below the kinematic limit x_max (u uniform in
+    [0, x_max^beta]: the truncated power law, no redraw loop that could spin when x_max
+    is tiny), then hit-or-miss on the O(beta) hard term, whose acceptance is >= ~0.5.
     """
     n = beta.shape[0]
     out = np.zeros(n)
     todo = np.flatnonzero(x_max > 1e-12)  # no phase space (pair at threshold): no photon
     while todo.size:
         b = beta[todo]
-        x = rng.random(todo.size) ** (1.0 / b)
+        x = x_max[todo] * rng.random(todo.size) ** (1.0 / b)
         w = ((1.0 + 0.75 * b) - (1.0 - 0.5 * x) * x ** (1.0 - b)) / (1.0 + 0.75 * b)
-        ok = (rng.random(todo.size) < w) & (x < x_max[todo])
+        ok = rng.random(todo.size) < w
         out[todo[ok]] = x[ok]
         todo = todo[~ok]
     return out
