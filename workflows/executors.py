@@ -147,6 +147,7 @@ class ExecutorHandle:
             "chunksize": self.options.chunksize,
             "maxchunks": self.options.maxchunks,
             "skipbadfiles": self.options.skip_bad_files,
+            "metadata_cache": {},  # coffea's default cache is process-global and stale across runs
         }
         settings.update(kwargs)
         return processor.Runner(executor=self.executor, **settings)

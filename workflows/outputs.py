@@ -236,7 +236,8 @@ def clear(directory: Path | str) -> None:
     d = Path(directory)
     for name in (HISTS_FILE, ROOT_FILE, CUTFLOW_JSON, CUTFLOW_TXT, RUN_FILE, PROVENANCE_FILE, "summary.txt"):
         (d / name).unlink(missing_ok=True)
-    shutil.rmtree(d / "plots", ignore_errors=True)
+    for sub in ("plots", "limits"):  # limits/ (statistics stage) was made from the old histograms
+        shutil.rmtree(d / sub, ignore_errors=True)
 
 
 def load(directory: Path | str) -> RunOutput:

@@ -214,6 +214,9 @@ def run(cfg: RunConfig) -> RunResult:
         if stale:
             print(f"[b2dark] resume: ignoring partial outputs of other configurations: {stale}")
 
+    # coffea's default metadata cache is process-global and replays the fileset metadata of an
+    # earlier run over the same (dataset, file): one fresh cache per run (notebooks, tests).
+    metadata_cache: dict = {}
     with _executor_context(opts) as handle:
 
         def runner_factory(chunksize: int) -> Any:
@@ -224,6 +227,7 @@ def run(cfg: RunConfig) -> RunResult:
                 maxchunks=opts.maxchunks,
                 skipbadfiles=False,  # bad files were found above; anything else must stop the run
                 checkpointer=checkpoint.ChunkCheckpointer(partial_dir),
+                metadata_cache=metadata_cache,
             )
 
         with timer("chunking"):

@@ -58,8 +58,19 @@ class Beams:
 
     def to_lab(self, v: np.ndarray, event_index: np.ndarray) -> np.ndarray:
         """Generator-CMS four-vectors (m, 4) of particles in events ``event_index`` -> lab."""
-        R = self.rotation()[event_index]
-        return lz.boost(lz.rotate(v, R), self.beta[event_index])
+        R = self.rotation()
+        if np.all(R[:, 1, :] == (0.0, 1.0, 0.0)):
+            # Beams in the x-z plane: the rotation is about y (cos = R_zz, sin = R_xz); written
+            # out per component, this is the hot loop of the lab transformation.
+            c, s = R[event_index, 2, 2], R[event_index, 0, 2]
+            x, z = v[:, 0], v[:, 2]
+            r = np.empty_like(v, dtype=np.float64)
+            r[:, 0] = c * x + s * z
+            r[:, 1] = v[:, 1]
+            r[:, 2] = c * z - s * x
+            r[:, 3] = v[:, 3]
+            return lz.boost(r, self.beta[event_index])
+        return lz.boost(lz.rotate(v, R[event_index]), self.beta[event_index])
 
     def to_cms(self, v: np.ndarray, event_index: np.ndarray) -> np.ndarray:
         """Lab four-vectors -> e+e- CMS (axes parallel to the lab, as basf2's useCMSFrame)."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 
 from samples import constants as C
@@ -72,40 +73,57 @@ def truth_to_lab(truth: TruthEvents, beams: Beams) -> TruthEvents:
     )
 
 
+@numba.njit(cache=True)
+def _propagate_in_order(vtx: np.ndarray, gm: np.ndarray, step: np.ndarray) -> None:  # pragma: no cover
+    """One pass when every mother precedes its daughters: vtx[i] = vtx[mother] + step[mother]."""
+    for i in range(gm.size):
+        g = gm[i]
+        if g >= 0:
+            for k in range(3):
+                vtx[i, k] = vtx[g, k] + step[g, k]
+
+
 def assign_vertices(truth: TruthEvents, rng: np.random.Generator) -> None:
     """Production vertices (lab, cm): primaries at the smeared IP; daughters at their mother's
-    decay point, flight length ~ Exp(beta*gamma*ctau). Mothers are placed before daughters,
-    one generation at a time (vectorised per depth)."""
+    decay point, flight length ~ Exp(beta*gamma*ctau) along the mother's momentum.
+
+    Mothers must be placed before daughters: when the table lists every mother first
+    (the generators' convention) one sequential pass does it (numba: the recursion
+    cannot be vectorised); otherwise a vectorised loop over generation depth."""
     n = truth.n_events
     evt = truth.event_index()
     m = truth.mother.astype(np.int64)
     primary = m < 0
-    gm = np.where(primary, 0, truth.offsets[evt] + m)
-    p = np.sqrt(truth.px**2 + truth.py**2 + truth.pz**2)
-    mass = np.sqrt(np.maximum(truth.E**2 - p**2, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bg = np.where(mass > 0, p / mass, 0.0)
-        direction = np.where(
-            p[:, None] > 0, np.stack([truth.px, truth.py, truth.pz], axis=-1) / p[:, None], 0.0
-        )
-    flight = np.where(truth.ctau > 0, truth.ctau * bg * rng.exponential(size=p.size), 0.0)
-    step = direction * flight[:, None]
+    gm = np.where(primary, -1, truth.offsets[evt] + m)
+    # Flight steps only for particles with a lifetime (taus, K_S, long-lived dark states).
+    step = np.zeros((gm.size, 3))
+    lived = np.flatnonzero(truth.ctau > 0)
+    if lived.size:
+        p3 = np.stack([truth.px[lived], truth.py[lived], truth.pz[lived]], axis=-1)
+        mass = np.sqrt(np.maximum(truth.E[lived] ** 2 - np.sum(p3 * p3, axis=1), 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # Flight = c tau * (p / m) * Exp(1), along p: step = p3 * c tau / m * Exp(1).
+            scale = np.where(mass > 0, truth.ctau[lived] / mass, 0.0) * rng.exponential(size=lived.size)
+        step[lived] = p3 * scale[:, None]
     ip = np.stack(
         [rng.normal(0, C.IP_SIGMA_X, n), rng.normal(0, C.IP_SIGMA_Y, n), rng.normal(0, C.IP_SIGMA_Z, n)],
         axis=-1,
     )
-    vtx = np.full((p.size, 3), np.nan)
+    vtx = np.full((gm.size, 3), np.nan)
     vtx[primary] = ip[evt[primary]]
-    todo = np.flatnonzero(~primary)
-    for _ in range(64):
-        if todo.size == 0:
-            break
-        ready = ~np.isnan(vtx[gm[todo], 0])
-        t = todo[ready]
-        vtx[t] = vtx[gm[t]] + step[gm[t]]
-        todo = todo[~ready]
+    if np.all(gm < np.arange(gm.size)):
+        _propagate_in_order(vtx, gm, step)
     else:
-        raise ValueError("MCParticle mother indices form a cycle or are deeper than 64 generations")
+        todo = np.flatnonzero(~primary)
+        for _ in range(64):
+            if todo.size == 0:
+                break
+            ready = ~np.isnan(vtx[gm[todo], 0])
+            t = todo[ready]
+            vtx[t] = vtx[gm[t]] + step[gm[t]]
+            todo = todo[~ready]
+        else:
+            raise ValueError("MCParticle mother indices form a cycle or are deeper than 64 generations")
     truth.vx, truth.vy, truth.vz = vtx[:, 0], vtx[:, 1], vtx[:, 2]
 
 
