@@ -114,9 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             f"read(search) {r['read_search_s']:5.2f} s ({r['read_search_kevt_s']:7.0f} kevt/s)  read(all) {r['read_all_s']:5.2f} s"
         )
         path.unlink()
-    (args.out / "compression.json").write_text(
-        json.dumps({"sample": label, "n_events": n, "rows": rows}, indent=1)
-    )
+    args.result.parent.mkdir(parents=True, exist_ok=True)
+    args.result.write_text(json.dumps({"sample": label, "n_events": n, "rows": rows}, indent=1))
     return 0
 
 

@@ -8,7 +8,9 @@ A search subclasses :class:`SearchProcessor` and defines only
   what to fill, its signal region (for blinding), per-event weight variations.
 
 The base does the rest: event weights from the fileset metadata, the shape
-variations (the search is called once per variation), cutflows per sample and
+variations (``analyze_shape(events, variation)``, by default ``analyze``, called per
+variation on the events passing the search's ``shape_invariant_cuts``; only the
+fills of hists declared ``syst=True`` are used), cutflows per sample and
 region (raw and weighted), histogram booking (hist.Hist for eager/virtual
 events, hist.dask.Hist for dask-awkward events), per-file event accounting and
 blinding.
@@ -145,6 +147,9 @@ class SearchProcessor(processor.ProcessorABC):
     shape_variations: ClassVar[tuple[Variation, ...]] = ()
     weight_variation_names: ClassVar[tuple[str, ...]] = ()
     primary_region: ClassVar[str] = "sr"  # its cutflow is output["cutflow"]
+    # Cuts of the primary region that no shape variation changes: a shape variation is
+    # evaluated (analyze_shape) only on events passing them in the nominal pass.
+    shape_invariant_cuts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, lumi_fb: float | None = None, unblind: bool = False) -> None:
         self.lumi_fb = lumi_fb
@@ -156,6 +161,12 @@ class SearchProcessor(processor.ProcessorABC):
 
     def analyze(self, events, variation: Variation) -> SearchResult:
         raise NotImplementedError
+
+    def analyze_shape(self, events, variation: Variation) -> SearchResult:
+        """A shape variation: only the fills of syst hists are used (the rest is ignored).
+        Searches may override it to compute just those; ``events`` are already the ones
+        passing ``shape_invariant_cuts``. Default: the full :meth:`analyze`."""
+        return self.analyze(events, variation)
 
     @classmethod
     def required_branches(cls, is_mc: bool = False) -> set[str]:
@@ -221,54 +232,39 @@ class SearchProcessor(processor.ProcessorABC):
         weight = self.event_weight(events)
         one = weight * 0.0 + 1.0
 
-        variations = [Variation()] + ([] if is_data else list(self.shape_variations))
         eventlist: dict[str, Any] = {}
-        for variation in variations:
-            res = self.analyze(events, variation)
-            keep = ~_mask(res.signal_region) if blind else None
-            region_masks = {}
-            for rname, region in res.regions.items():
-                passed = None
-                for _, mask in region.cuts:
-                    m = _mask(mask)
-                    passed = m if passed is None else passed & m
-                region_masks[rname] = passed
-            nominal = variation.name == NOMINAL
-            for f in res.fills:
-                spec = specs[f.hist]
-                if not nominal and not spec.syst:
-                    continue
-                mask = region_masks[f.region]
-                if f.mask is not None:
-                    mask = mask & _mask(f.mask)
-                if keep is not None:
-                    mask = mask & keep
-                wsets = [(variation.name, weight)]
-                if nominal and spec.syst and not is_data:
-                    wsets += [(n, weight * r) for n, r in res.weight_variations.items()]
-                for syst, w in wsets:
-                    kwargs = {}
-                    w_sel = w[mask]
-                    for axis_name, values in f.values.items():
-                        kwargs[axis_name], w_fill = _flat(values[mask], w_sel)
-                    if spec.syst:
-                        kwargs["syst"] = syst
-                    _fill(hists[f.hist], weight=w_fill, sample=sample, **kwargs)
-            if not nominal:
-                continue
-            for rname, region in res.regions.items():
-                npass = self._npass(region, keep)
-                cf = hists["__cutflow__"]
-                _fill(cf, weight=one, sample=sample, region=rname, npass=npass, kind="raw")
-                _fill(cf, weight=weight, sample=sample, region=rname, npass=npass, kind="weighted")
-            if res.eventlist and (is_data or not dask_mode):
-                sel = region_masks[res.eventlist_region or next(iter(res.regions))]
-                if keep is not None:
-                    sel = sel & keep
-                eventlist = {k: _flat(v, None)[0][sel] for k, v in res.eventlist.items()}
-            # a set of (region, step, name): sets merge by union across chunks, lists would concatenate
-            cut_names = {(rname, i, n) for rname, region in res.regions.items() for i, n in enumerate(region.names)}
+        res = self.analyze(events, Variation())
+        keep = ~_mask(res.signal_region) if blind else None
+        region_masks = self._region_masks(res)
+        self._fill_all(hists, specs, res, region_masks, weight, sample, NOMINAL, keep, with_weight_variations=not is_data)
+        for rname, region in res.regions.items():
+            npass = self._npass(region, keep)
+            cf = hists["__cutflow__"]
+            _fill(cf, weight=one, sample=sample, region=rname, npass=npass, kind="raw")
+            _fill(cf, weight=weight, sample=sample, region=rname, npass=npass, kind="weighted")
+        if res.eventlist and (is_data or not dask_mode):
+            sel = region_masks[res.eventlist_region or next(iter(res.regions))]
+            if keep is not None:
+                sel = sel & keep
+            eventlist = {k: _flat(v, None)[0][sel] for k, v in res.eventlist.items()}
+        # a set of (region, step, name): sets merge by union across chunks, lists would concatenate
+        cut_names = {(rname, i, n) for rname, region in res.regions.items() for i, n in enumerate(region.names)}
 
+        if not is_data and self.shape_variations:
+            # Shape variations only on events passing the variation-independent cuts.
+            cuts = dict(res.regions[self.primary_region].cuts)
+            missing = [c for c in self.shape_invariant_cuts if c not in cuts]
+            if missing:
+                raise KeyError(f"{type(self).__name__}.shape_invariant_cuts names {missing}, not cuts of region "
+                               f"{self.primary_region!r} ({list(cuts)})")  # fmt: skip
+            sel = None
+            for c in self.shape_invariant_cuts:
+                sel = _mask(cuts[c]) if sel is None else sel & _mask(cuts[c])
+            sub_events, sub_weight = (events, weight) if sel is None else (events[sel], weight[sel])
+            for variation in self.shape_variations:
+                vres = self.analyze_shape(sub_events, variation)
+                vmasks = self._region_masks(vres)
+                self._fill_all(hists, specs, vres, vmasks, sub_weight, sample, variation.name, None, syst_only=True)
         nevents = ak.num(events, axis=0) if dask_mode else len(events)
         out: dict[str, Any] = {
             "hists": hists,
@@ -287,6 +283,46 @@ class SearchProcessor(processor.ProcessorABC):
             out["files"] = {sample: {}}
             out["eventlist"] = {sample: eventlist}
         return out
+
+    @staticmethod
+    def _region_masks(res: SearchResult) -> dict[str, Any]:
+        out = {}
+        for rname, region in res.regions.items():
+            passed = None
+            for _, mask in region.cuts:
+                m = _mask(mask)
+                passed = m if passed is None else passed & m
+            out[rname] = passed
+        return out
+
+    @staticmethod
+    def _fill_all(
+        hists: dict[str, Any], specs: dict[str, HistSpec], res: SearchResult, region_masks: dict[str, Any],
+        weight: Any, sample: str, syst_name: str, keep: Any, *, with_weight_variations: bool = False,
+        syst_only: bool = False,
+    ) -> None:  # fmt: skip
+        """Fill ``res.fills`` (only the syst hists if ``syst_only``); the syst axis gets
+        ``syst_name`` and, if asked, the per-event weight variations."""
+        for f in res.fills:
+            spec = specs[f.hist]
+            if syst_only and not spec.syst:
+                continue
+            mask = region_masks[f.region]
+            if f.mask is not None:
+                mask = mask & _mask(f.mask)
+            if keep is not None:
+                mask = mask & keep
+            wsets = [(syst_name, weight)]
+            if with_weight_variations and spec.syst:
+                wsets += [(n, weight * r) for n, r in res.weight_variations.items()]
+            for syst, w in wsets:
+                kwargs = {}
+                w_sel = w[mask]
+                for axis_name, values in f.values.items():
+                    kwargs[axis_name], w_fill = _flat(values[mask], w_sel)
+                if spec.syst:
+                    kwargs["syst"] = syst
+                _fill(hists[f.hist], weight=w_fill, sample=sample, **kwargs)
 
     @staticmethod
     def _npass(region: Region, keep) -> Any:

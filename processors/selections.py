@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import awkward as ak
+import numba
 import numpy as np
 
 from processors import kinematics as K
@@ -97,7 +98,21 @@ def photon_veto(
     """True for events passing the veto: no photon above ``photon_min_energy`` within
     ``cone_deg`` of the recoil direction (lab), total extra ECL energy not above
     ``extra_energy_max``, and -- where the ECL has gaps -- no KLM cluster lying in an
-    ECL gap within the cone (photons crossing the gaps shower in the KLM)."""
+    ECL gap within the cone (photons crossing the gaps shower in the KLM).
+
+    For several recoil hypotheses per chunk, build one :class:`PhotonVeto` and call it."""
+    veto = PhotonVeto(
+        photons, klm, cone_deg=cone_deg, photon_min_energy=photon_min_energy,
+        extra_energy_max=extra_energy_max, use_klm_in_ecl_gaps=use_klm_in_ecl_gaps,
+    )  # fmt: skip
+    return veto(recoil_theta, recoil_phi)
+
+
+def photon_veto_awkward(
+    photons, klm, recoil_theta, recoil_phi, *, cone_deg: float, photon_min_energy: float,
+    extra_energy_max: float, use_klm_in_ecl_gaps: bool = True,
+):  # fmt: skip
+    """The veto in jagged ufuncs (dask mode, and the reference the fast path is tested against)."""
     in_cone = photons_in_cone(photons, recoil_theta, recoil_phi, cone_deg, photon_min_energy)
     passes = ~K.as_columns(ak.any(in_cone, axis=1), False, bool)
     passes = passes & (K.extra_energy(photons) <= extra_energy_max)
@@ -105,6 +120,86 @@ def photon_veto(
         klm_cone = K.within_cone(klm.theta, klm.phi, recoil_theta, recoil_phi, cone_deg * DEG)
         passes = passes & ~K.as_columns(ak.any(klm_cone & in_ecl_gap(klm.theta), axis=1), False, bool)
     return passes
+
+
+class PhotonVeto:
+    """The photon veto of :func:`photon_veto`, prepared once per chunk.
+
+    Eager/virtual chunks: what does not depend on the recoil direction (object unit
+    vectors, the energy and ECL-gap selections, the extra energy) is computed once with
+    the same numpy ufuncs the jagged version applies, and the per-event cone test runs in
+    a numba loop that repeats the jagged version's float arithmetic operation by
+    operation -- so the decisions are identical (tests/test_selections.py checks it).
+    Dask arrays use :func:`photon_veto_awkward`.
+    """
+
+    def __init__(
+        self, photons, klm, *, cone_deg: float = 15.0, photon_min_energy: float = 0.1,
+        extra_energy_max: float = 0.5, use_klm_in_ecl_gaps: bool = True,
+    ) -> None:  # fmt: skip
+        self.photons, self.klm = photons, (klm if use_klm_in_ecl_gaps else None)
+        self.options = dict(
+            cone_deg=cone_deg, photon_min_energy=photon_min_energy,
+            extra_energy_max=extra_energy_max, use_klm_in_ecl_gaps=use_klm_in_ecl_gaps,
+        )  # fmt: skip
+        self.fast = isinstance(photons, ak.Array) and not K._is_dask(photons)
+        if not self.fast:
+            return
+        self.cos_max = np.cos(cone_deg * DEG)
+        self.extra_ok = K.extra_energy(photons) <= extra_energy_max
+        self.gamma = _Directions(photons.theta, photons.phi, photons.E > photon_min_energy)
+        self.klm_dirs = None if self.klm is None else _Directions(klm.theta, klm.phi, in_ecl_gap(klm.theta))
+
+    def __call__(self, recoil_theta, recoil_phi):
+        """Per-event pass flag for the recoil direction (lab theta, phi per event)."""
+        if not self.fast or K._is_dask(recoil_theta):
+            return photon_veto_awkward(self.photons, self.klm, recoil_theta, recoil_phi, **self.options)
+        # the per-event axis, as K.within_cone computes it (float64 per event)
+        bx, by, bz = K.unit_from_angles(K.as_columns(recoil_theta, np.nan), K.as_columns(recoil_phi, np.nan))
+        bx, by, bz = (np.ascontiguousarray(np.broadcast_to(b, self.extra_ok.shape), dtype=np.float64) for b in (bx, by, bz))
+        bn2 = bx * bx + by * by + bz * bz
+        hit = self.gamma.any_within(bx, by, bz, bn2, self.cos_max)
+        passes = ~hit & self.extra_ok
+        if self.klm_dirs is not None:
+            passes = passes & ~self.klm_dirs.any_within(bx, by, bz, bn2, self.cos_max)
+        return passes
+
+
+class _Directions:
+    """Unit vectors (and their squared norms, as K.cos_angle needs them) of jagged objects."""
+
+    def __init__(self, theta, phi, use) -> None:
+        counts = ak.to_numpy(ak.num(theta, axis=1))
+        self.offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.offsets[1:])
+        flat = [ak.to_numpy(ak.flatten(a, axis=1)) for a in (theta, phi, use)]
+        ux, uy, uz = K.unit_from_angles(flat[0], flat[1])
+        self.ux, self.uy, self.uz = ux, uy, uz
+        self.un2 = ux * ux + uy * uy + uz * uz
+        self.use = flat[2].astype(bool, copy=False)
+
+    def any_within(self, bx, by, bz, bn2, cos_max: float) -> np.ndarray:
+        out = np.zeros(len(self.offsets) - 1, dtype=bool)
+        _any_within_cone(self.offsets, self.ux, self.uy, self.uz, self.un2, self.use, bx, by, bz, bn2, cos_max, out)
+        return out
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _any_within_cone(offsets, ux, uy, uz, un2, use, bx, by, bz, bn2, cos_max, out):  # pragma: no cover - numba
+    """out[i] = any used object j of event i has clip(cos angle(u_j, b_i)) > cos_max.
+    Same operations, order and dtypes as K.cos_angle on (jagged float32, per-event float64)."""
+    for i in range(len(out)):
+        for j in range(offsets[i], offsets[i + 1]):
+            if not use[j]:
+                continue
+            dot = ux[j] * bx[i] + uy[j] * by[i] + uz[j] * bz[i]
+            c = dot / np.sqrt(un2[j] * bn2[i])
+            if c != c:  # NaN (zero vector): no comparison is True
+                continue
+            c = min(max(c, -1.0), 1.0)
+            if c > cos_max:
+                out[i] = True
+                break
 
 
 # ----------------------------------------------------------------- trigger

@@ -74,6 +74,8 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         Variation("pscale_down", 1.0 - MOMENTUM_SCALE_UNC),
     )
     weight_variation_names = ("muid_up", "muid_down")
+    # the momentum scale changes neither the track count, the charges nor the muon ID
+    shape_invariant_cuts = ("trigger", "two_ip_tracks_no_extra", "opposite_charge", "muon_id")
 
     def histograms(self) -> dict[str, HistSpec]:
         theta = hist.axis.Variable(THETA_CMS_EDGES, name="theta_recoil", label=r"$\theta^\mathrm{CMS}_\mathrm{recoil}$ [rad]")
@@ -98,18 +100,61 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
             ),
         }
 
-    def analyze(self, events, variation: Variation) -> SearchResult:
+    @staticmethod
+    def _dimuon(events, variation: Variation, veto_of: S.PhotonVeto) -> dict:
+        """The signal selection's per-event quantities (two tracks as muons)."""
         beam = K.beam_p4(events)
         tracks = variation.tracks(events.Track)
-        ntrk = K.as_columns(ak.num(tracks, axis=1), 0, np.int64)
-        n_ip = K.as_columns(ak.sum(S.from_ip(tracks), axis=1), 0, np.int64)
         t1, t2 = K.nth(tracks, 0, M_MU), K.nth(tracks, 1, M_MU)
         pair = t1 + t2
-        m2 = K.recoil_mass2(beam, pair)
-        theta_cms = K.recoil_theta_cms(beam, pair)
         rec = K.recoil(beam, pair)
         rec_theta, rec_phi = rec.theta, rec.phi
         opening = np.degrees(K.opening_angle_cms(t1, t2, beam))
+        m2 = K.recoil_mass2(beam, pair)
+        return {
+            "beam": beam, "tracks": tracks, "t1": t1, "t2": t2, "pair": pair, "m2": m2,
+            "theta_cms": K.recoil_theta_cms(beam, pair), "rec_theta": rec_theta, "opening": opening,
+            "barrel": S.in_ecl_barrel(rec_theta, exclude_gap90=True), "veto": veto_of(rec_theta, rec_phi),
+            "not_b2b": opening < OPENING_ANGLE_MAX_DEG, "in_range": (m2 >= M2_RANGE[0]) & (m2 < M2_RANGE[1]),
+        }  # fmt: skip
+
+    @staticmethod
+    def _veto(events) -> S.PhotonVeto:
+        return S.PhotonVeto(
+            events.Photon, events.KLMCluster,
+            cone_deg=PHOTON_VETO_CONE_DEG, photon_min_energy=PHOTON_VETO_MIN_E, extra_energy_max=EXTRA_ENERGY_MAX,
+        )  # fmt: skip
+
+    @staticmethod
+    def _sr_region(base_cuts: list, d: dict) -> Region:
+        return Region(
+            [*base_cuts, ("recoil_in_barrel", d["barrel"]), ("photon_veto", d["veto"]),
+             ("not_back_to_back", d["not_b2b"]), ("m2_in_range", d["in_range"])],
+            blind_from="photon_veto",
+        )  # fmt: skip
+
+    @staticmethod
+    def _template_fills(d: dict) -> list[Fill]:
+        return [
+            Fill("template", "sr", {"m2_recoil": d["m2"], "theta_recoil": d["theta_cms"]}),
+            Fill("m2_recoil", "sr", {"m2_recoil": d["m2"]}),
+        ]
+
+    def analyze_shape(self, events, variation: Variation) -> SearchResult:
+        """Only the signal-region templates (the syst hists), on events that already pass
+        the variation-independent cuts."""
+        d = self._dimuon(events, variation, self._veto(events))
+        sr = self._sr_region([("preselected", K.as_columns(ak.num(d["tracks"], axis=1), 0, np.int64) >= 0)], d)
+        return SearchResult(regions={"sr": sr}, fills=self._template_fills(d), signal_region=None)
+
+    def analyze(self, events, variation: Variation) -> SearchResult:
+        veto_of = self._veto(events)
+        d = self._dimuon(events, variation, veto_of)
+        beam, tracks, t1, t2, pair, m2 = d["beam"], d["tracks"], d["t1"], d["t2"], d["pair"], d["m2"]
+        theta_cms, rec_theta, opening = d["theta_cms"], d["rec_theta"], d["opening"]
+        barrel, veto, not_b2b, in_range = d["barrel"], d["veto"], d["not_b2b"], d["in_range"]
+        ntrk = K.as_columns(ak.num(tracks, axis=1), 0, np.int64)
+        n_ip = K.as_columns(ak.sum(S.from_ip(tracks), axis=1), 0, np.int64)
         q1, q2 = K.nth_field(tracks, 0, "charge", 0), K.nth_field(tracks, 1, "charge", 0)
         muid1, muid2 = K.nth_field(tracks, 0, "muonID", 0), K.nth_field(tracks, 1, "muonID", 0)
         eid1, eid2 = K.nth_field(tracks, 0, "electronID", 0), K.nth_field(tracks, 1, "electronID", 0)
@@ -123,20 +168,11 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         trigger = S.trigger(events, ["trg_ffo"])
         two_tracks = (n_ip == 2) & (ntrk == 2)
         opposite = (q1 * q2) < 0
-        barrel = S.in_ecl_barrel(rec_theta, exclude_gap90=True)
-        veto = S.photon_veto(
-            events.Photon, events.KLMCluster, rec_theta, rec_phi,
-            cone_deg=PHOTON_VETO_CONE_DEG, photon_min_energy=PHOTON_VETO_MIN_E, extra_energy_max=EXTRA_ENERGY_MAX,
-        )  # fmt: skip
-        not_b2b = opening < OPENING_ANGLE_MAX_DEG
-        in_range = (m2 >= M2_RANGE[0]) & (m2 < M2_RANGE[1])
         everything = ntrk >= 0
 
-        sr = Region(
+        sr = self._sr_region(
             [("all", everything), ("trigger", trigger), ("two_ip_tracks_no_extra", two_tracks),
-             ("opposite_charge", opposite), ("muon_id", muid), ("recoil_in_barrel", barrel),
-             ("photon_veto", veto), ("not_back_to_back", not_b2b), ("m2_in_range", in_range)],
-            blind_from="photon_veto",
+             ("opposite_charge", opposite), ("muon_id", muid)], d,
         )  # fmt: skip
         presel = Region(sr.cuts[:6])
 
@@ -162,10 +198,7 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         m2_e = K.recoil_mass2(beam, pair_e)
         rec_e = K.recoil(beam, pair_e)
         barrel_e = S.in_ecl_barrel(rec_e.theta, exclude_gap90=True)
-        veto_e = S.photon_veto(
-            events.Photon, events.KLMCluster, rec_e.theta, rec_e.phi,
-            cone_deg=PHOTON_VETO_CONE_DEG, photon_min_energy=PHOTON_VETO_MIN_E, extra_energy_max=EXTRA_ENERGY_MAX,
-        )  # fmt: skip
+        veto_e = veto_of(rec_e.theta, rec_e.phi)
         not_b2b_e = np.degrees(K.opening_angle_cms(e1, e2, beam)) < OPENING_ANGLE_MAX_DEG
         base_e = sr.cuts[:4]
         cr_emu = Region([*base_e, ("e_mu_id", emu), ("recoil_in_barrel", barrel_e), ("photon_veto", veto_e), ("not_back_to_back", not_b2b_e)])  # fmt: skip
@@ -176,8 +209,7 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         d2 = MUID_REL_UNC_HIGH_P + (MUID_REL_UNC_LOW_P - MUID_REL_UNC_HIGH_P) * (t2.p < MUID_UNC_P_SPLIT)
 
         fills = [
-            Fill("template", "sr", {"m2_recoil": m2, "theta_recoil": theta_cms}),
-            Fill("m2_recoil", "sr", {"m2_recoil": m2}),
+            *self._template_fills(d),
             Fill("var_mu_p", "sr", {"p": t1.p}),
             Fill("var_mu_p", "sr", {"p": t2.p}),
             Fill("var_mu_cos_theta", "sr", {"cos_theta": t1.cos_theta}),

@@ -256,7 +256,9 @@ def run_pseudo(
             params=e.params.model_dump(exclude_none=True),
             filter_name=e.filter,
             filter_options=e.filter_options,
-            pool_files=[str(out / f.path) for f in e.files if f.format == "root"] if p.mode == "resample" else [],
+            pool_files=[str(out / f.path) for f in e.files if f.format == "root"]
+            if p.mode == "resample"
+            else [],
         )
     injected = None
     if p.inject:

@@ -75,6 +75,14 @@ def test_gateway_without_package_is_a_clear_error(monkeypatch):
         pass
 
 
+def test_batch_spec_without_submit_command_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    for spec, cmd in (("dask@condor", "condor_submit"), ("dask@slurm", "sbatch")):
+        opts = load_run_options(cli={"executor": spec})
+        with pytest.raises(ExecutorError, match=f"'{cmd}' is not on PATH"), build_executor(None, opts):
+            pass
+
+
 def test_slurm_job_script_from_site_and_user_layers(tmp_path):
     user = tmp_path / "u.yaml"
     user.write_text(

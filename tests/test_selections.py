@@ -77,3 +77,43 @@ def test_trigger() -> None:
         S.trigger(ev, ["trg_foo"])
     with pytest.raises(KeyError, match="trg_hie"):
         S.trigger(ev, ["trg_hie"])
+
+
+def _random_objects(rng: np.random.Generator, n: int, mean: float) -> ak.Array:
+    counts = rng.poisson(mean, n)
+    k = int(counts.sum())
+    e = rng.exponential(0.3, k).astype(np.float32)
+    e[rng.random(k) < 0.1] = np.float32(0.1)  # exactly at the float32 threshold
+    e[rng.random(k) < 0.05] = np.nextafter(np.float32(0.1), np.float32(1))
+    flat = {"E": e, "theta": rng.uniform(0, np.pi, k).astype(np.float32),
+            "phi": rng.uniform(-np.pi, np.pi, k).astype(np.float32)}  # fmt: skip
+    return ak.unflatten(ak.zip(flat), counts)
+
+
+@pytest.mark.parametrize(("cone", "emin"), [(15.0, 0.1), (0.0, 0.0), (40.0, 0.05), (180.0, 0.1)])
+def test_fast_photon_veto_equals_awkward(cone: float, emin: float) -> None:
+    """The per-chunk numba veto takes the same decision as the jagged ufunc version, also for
+    axes pointing exactly at (or exactly one cone angle from) a photon or KLM cluster, photons
+    at the float32 energy threshold, NaN axes and events without objects."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    photons, klm = _random_objects(rng, n, 2.0), _random_objects(rng, n, 1.0)
+    theta, phi = rng.uniform(0, np.pi, n), rng.uniform(-np.pi, np.pi, n)
+    first = ak.firsts(photons)
+    has = ~ak.to_numpy(ak.is_none(first))
+    at = has & (np.arange(n) % 3 == 0)
+    theta[at] = ak.to_numpy(first.theta[at]).astype(np.float64)
+    phi[at] = ak.to_numpy(first.phi[at]).astype(np.float64)
+    edge = has & (np.arange(n) % 3 == 1)
+    theta[edge] = ak.to_numpy(first.theta[edge]).astype(np.float64) + cone * DEG
+    phi[edge] = ak.to_numpy(first.phi[edge]).astype(np.float64)
+    theta[::11] = np.nan
+    kw = {"cone_deg": cone, "photon_min_energy": emin, "extra_energy_max": 0.5}
+    ref = S.photon_veto_awkward(photons, klm, theta, phi, **kw)
+    veto = S.PhotonVeto(photons, klm, **kw)
+    assert veto.fast
+    np.testing.assert_array_equal(veto(theta, phi), ref)
+    np.testing.assert_array_equal(S.photon_veto(photons, klm, theta, phi, **kw), ref)
+    assert 0 < ref.sum() < n  # both outcomes occur
+    no_klm = S.photon_veto_awkward(photons, klm, theta, phi, use_klm_in_ecl_gaps=False, **kw)
+    np.testing.assert_array_equal(S.PhotonVeto(photons, klm, use_klm_in_ecl_gaps=False, **kw)(theta, phi), no_klm)

@@ -200,7 +200,6 @@ def test_seeded_reproducibility():
 
 
 def test_zprime_tautau_uses_tau_decays():
-    pytest.importorskip("samples.generator.tau")
     rng = np.random.default_rng(6)
     ev = S.gen_zprime_tautau(300, rng, np.full(300, SQRT_S), mass=5.0)
     taus = ev.pdg[np.abs(ev.pdg) == 15]

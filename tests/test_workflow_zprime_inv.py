@@ -21,7 +21,6 @@ MASSES = (1.0, 6.0)
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("processors.zprime_invisible")
     from samples.cli import main as generate
 
     d = tmp_path_factory.mktemp("samples")

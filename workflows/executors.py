@@ -11,6 +11,7 @@ ids and how many tasks were rescheduled after worker loss or retried after an er
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import tempfile
 import threading
@@ -26,6 +27,9 @@ from coffea import processor
 from workflows.runoptions import ClusterOptions, RunOptions
 
 Backend = Literal["local", "slurm", "condor", "gateway", "address"]
+
+#: batch submission command each dask-jobqueue backend calls
+SUBMIT_COMMANDS = {"slurm": "sbatch", "condor": "condor_submit"}
 
 #: the packages a worker must import to unpickle a b2dark processor and its schema
 CODE_PACKAGES = ("processors", "workflows", "samples")
@@ -273,6 +277,13 @@ def _dask_client(spec: ExecutorSpec, opts: RunOptions, handle_info: dict[str, An
             }
             yield client, cluster
     elif spec.backend in ("slurm", "condor"):
+        submit = SUBMIT_COMMANDS[spec.backend]
+        if shutil.which(submit) is None:
+            raise ExecutorError(
+                f"{spec.name}: '{submit}' is not on PATH; run b2dark on a machine that submits "
+                f"{spec.backend.upper()} jobs (a login node)"
+                + ("; or start a local SLURM with workflows/scripts/start_slurm.sh" if spec.backend == "slurm" else "")
+            )
         with make_jobqueue_cluster(spec.backend, c) as cluster, Client(cluster) as client:
             handle_info["cluster"] = {
                 "type": type(cluster).__name__,
