@@ -40,7 +40,7 @@ import hist
 import numpy as np
 from coffea import processor
 
-from processors.kinematics import as_columns
+from processors.kinematics import P4, as_columns, nth
 from samples.eventformat import all_branches
 
 NOMINAL = "nominal"
@@ -53,6 +53,11 @@ class Variation:
 
     name: str = NOMINAL
     momentum_scale: float = 1.0  # multiplies every track momentum
+
+    def nth_track(self, tracks, i: int, mass: Any = None) -> P4:
+        """The ``i``-th track per event as a P4 with this variation's momentum scale: the
+        numbers of ``K.nth(self.tracks(tracks), i, mass)`` without rebuilding the tracks."""
+        return nth(tracks, i, mass, momentum_scale=self.momentum_scale)
 
     def tracks(self, tracks):
         """The tracks with this variation's momentum scale applied."""
@@ -99,6 +104,7 @@ class SearchResult:
     weight_variations: dict[str, Any] = field(default_factory=dict)  # name -> per-event weight ratio
     eventlist: dict[str, Any] = field(default_factory=dict)  # columns of events in the first region
     eventlist_region: str | None = None
+    cache: dict[str, Any] = field(default_factory=dict)  # search-private values analyze_shape may reuse
 
 
 def _is_dask(events) -> bool:
@@ -162,11 +168,13 @@ class SearchProcessor(processor.ProcessorABC):
     def analyze(self, events, variation: Variation) -> SearchResult:
         raise NotImplementedError
 
-    def analyze_shape(self, events, variation: Variation) -> SearchResult:
-        """A shape variation: only the fills of syst hists are used (the rest is ignored).
-        Searches may override it to compute just those; ``events`` are already the ones
-        passing ``shape_invariant_cuts``. Default: the full :meth:`analyze`."""
-        return self.analyze(events, variation)
+    def analyze_shape(self, events, variation: Variation, selection: Any, nominal: SearchResult) -> SearchResult:
+        """A shape variation, for the events of the chunk passing ``shape_invariant_cuts``
+        (``selection``, a per-event bool mask, or None = all): every per-event array of the
+        result is for those events only, and only the fills of syst hists are used.
+        ``nominal`` is the nominal result (its ``cache`` holds what the search chose to keep
+        for reuse). Default: the full :meth:`analyze` on the selected events."""
+        return self.analyze(events if selection is None else events[selection], variation)
 
     @classmethod
     def required_branches(cls, is_mc: bool = False) -> set[str]:
@@ -260,9 +268,9 @@ class SearchProcessor(processor.ProcessorABC):
             sel = None
             for c in self.shape_invariant_cuts:
                 sel = _mask(cuts[c]) if sel is None else sel & _mask(cuts[c])
-            sub_events, sub_weight = (events, weight) if sel is None else (events[sel], weight[sel])
+            sub_weight = weight if sel is None else weight[sel]
             for variation in self.shape_variations:
-                vres = self.analyze_shape(sub_events, variation)
+                vres = self.analyze_shape(events, variation, sel, res)
                 vmasks = self._region_masks(vres)
                 self._fill_all(hists, specs, vres, vmasks, sub_weight, sample, variation.name, None, syst_only=True)
         nevents = ak.num(events, axis=0) if dask_mode else len(events)

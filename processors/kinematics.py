@@ -204,12 +204,45 @@ def extra_energy(photons: Any, mask: Any = None) -> Any:
     return as_columns(ak.sum(energies, axis=1))
 
 
-def nth(objects: Any, i: int, mass: Any = None) -> P4:
+def _nth_numpy(jagged: ak.Array, i: int, fill: float, scale: float = 1.0, as_float64: bool = True) -> np.ndarray:
+    """Eager fast path of ``as_columns(ak.pad_none(jagged * scale, i + 1)[:, i], fill)``: the
+    same numbers without building option arrays (index arithmetic on the flat content)."""
+    counts = ak.to_numpy(ak.num(jagged, axis=1))
+    flat = ak.to_numpy(ak.flatten(jagged, axis=1))
+    if scale != 1.0:
+        flat = flat * scale  # on the content, as awkward does it (same dtype rules)
+    has = counts > i
+    idx = np.cumsum(counts) - counts + i
+    vals = flat[np.where(has, idx, 0)] if len(flat) else np.zeros(len(counts), dtype=flat.dtype)
+    out = np.where(has, vals, fill)
+    return out.astype(np.float64, copy=False) if as_float64 else out
+
+
+def nth_column(objects: Any, i: int, name: str, fill: float = 0.0) -> np.ndarray:
+    """Eager only: field ``name`` of the ``i``-th object per event in the field's own dtype
+    (``fill`` where absent) -- for values reused under several variations."""
+    return _nth_numpy(objects[name], i, fill, as_float64=False)
+
+
+def is_eager(objects: Any) -> bool:
+    """A jagged awkward array in memory (not dask): numpy fast paths apply."""
+    return isinstance(objects, ak.Array) and not _is_dask(objects) and objects.ndim == 2
+
+
+def nth(objects: Any, i: int, mass: Any = None, momentum_scale: float = 1.0) -> P4:
     """The ``i``-th object (px, py, pz records, e.g. tracks) of each event as a per-event P4;
     events with fewer objects get a zero vector (angles NaN: every comparison False).
-    ``mass``: a number, or a jagged per-object array; default the objects' ``mass`` field."""
+    ``mass``: a number, or a jagged per-object array; default the objects' ``mass`` field.
+    ``momentum_scale`` multiplies px, py, pz (the same numbers as scaling the objects first)."""
+    if is_eager(objects):
+        px, py, pz = (_nth_numpy(objects[c], i, 0.0, momentum_scale) for c in ("px", "py", "pz"))
+        if mass is None:
+            mass = objects.mass
+        m = mass if isinstance(mass, (int, float)) else _nth_numpy(mass, i, 0.0)
+        return P4.from_pxpypzm(px, py, pz, m)
     padded = ak.pad_none(objects, i + 1, axis=1)[:, i]
-    px, py, pz = (as_columns(padded[c]) for c in ("px", "py", "pz"))
+    s = momentum_scale
+    px, py, pz = (as_columns(padded[c] if s == 1.0 else padded[c] * s) for c in ("px", "py", "pz"))
     if mass is None:
         mass = padded.mass
     elif not isinstance(mass, (int, float)):
@@ -223,5 +256,7 @@ def nth(objects: Any, i: int, mass: Any = None) -> P4:
 
 def nth_field(objects: Any, i: int, name: str, fill: float = np.nan) -> Any:
     """Field ``name`` of the ``i``-th object per event (``fill`` where absent)."""
+    if is_eager(objects):
+        return _nth_numpy(objects[name], i, fill)
     col = ak.pad_none(objects, i + 1, axis=1)[:, i][name]
     return as_columns(col, fill) if not _is_dask(col) else ak.fill_none(col, fill)

@@ -146,50 +146,83 @@ class PhotonVeto:
         if not self.fast:
             return
         self.cos_max = np.cos(cone_deg * DEG)
-        self.extra_ok = K.extra_energy(photons) <= extra_energy_max
-        self.gamma = _Directions(photons.theta, photons.phi, photons.E > photon_min_energy)
-        self.klm_dirs = None if self.klm is None else _Directions(klm.theta, klm.phi, in_ecl_gap(klm.theta))
+        offsets, (e, theta, phi) = _flat_fields(photons, ("E", "theta", "phi"))
+        # the same numpy ufuncs on the flat content as awkward applies (float32 vs Python float: float32)
+        self.extra_ok = _sum_float32(offsets, e) <= extra_energy_max
+        self.gamma = _Directions(offsets, theta, phi, e > photon_min_energy)
+        self.klm_dirs = None
+        if self.klm is not None:
+            k_offsets, (k_theta, k_phi) = _flat_fields(klm, ("theta", "phi"))
+            self.klm_dirs = _Directions(k_offsets, k_theta, k_phi, in_ecl_gap(k_theta))
 
-    def __call__(self, recoil_theta, recoil_phi):
-        """Per-event pass flag for the recoil direction (lab theta, phi per event)."""
+    def __call__(self, recoil_theta, recoil_phi, rows: np.ndarray | None = None):
+        """Per-event pass flag for the recoil direction (lab theta, phi per event); with
+        ``rows`` (eager only) for those events of the chunk, the axis given for them only."""
         if not self.fast or K._is_dask(recoil_theta):
             return photon_veto_awkward(self.photons, self.klm, recoil_theta, recoil_phi, **self.options)
         # the per-event axis, as K.within_cone computes it (float64 per event)
         bx, by, bz = K.unit_from_angles(K.as_columns(recoil_theta, np.nan), K.as_columns(recoil_phi, np.nan))
-        bx, by, bz = (np.ascontiguousarray(np.broadcast_to(b, self.extra_ok.shape), dtype=np.float64) for b in (bx, by, bz))
+        if rows is None:
+            rows = np.arange(len(self.extra_ok))
+        rows = np.asarray(rows, dtype=np.int64)
+        bx, by, bz = (np.ascontiguousarray(np.broadcast_to(b, rows.shape), dtype=np.float64) for b in (bx, by, bz))
         bn2 = bx * bx + by * by + bz * bz
-        hit = self.gamma.any_within(bx, by, bz, bn2, self.cos_max)
-        passes = ~hit & self.extra_ok
+        hit = self.gamma.any_within(rows, bx, by, bz, bn2, self.cos_max)
+        passes = ~hit & self.extra_ok[rows]
         if self.klm_dirs is not None:
-            passes = passes & ~self.klm_dirs.any_within(bx, by, bz, bn2, self.cos_max)
+            passes = passes & ~self.klm_dirs.any_within(rows, bx, by, bz, bn2, self.cos_max)
         return passes
+
+
+def _flat_fields(objects, names: tuple[str, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Offsets and flat numpy contents of fields of a jagged record array (stored fields,
+    not behaviour properties)."""
+    counts = ak.to_numpy(ak.num(objects, axis=1))
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, [ak.to_numpy(ak.flatten(objects[n], axis=1)) for n in names]
+
+
+@numba.njit(cache=True)
+def _sum_float32_kernel(offsets, values, out):  # pragma: no cover - numba
+    for i in range(len(out)):
+        acc = values.dtype.type(0)
+        for j in range(offsets[i], offsets[i + 1]):
+            acc += values[j]
+        out[i] = acc
+
+
+def _sum_float32(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per-event sums in the content's own dtype, summed in order: the numbers
+    ``K.extra_energy`` (``ak.sum``) gives, as float64."""
+    out = np.zeros(len(offsets) - 1, dtype=values.dtype)
+    _sum_float32_kernel(offsets, values, out)
+    return out.astype(np.float64)
 
 
 class _Directions:
     """Unit vectors (and their squared norms, as K.cos_angle needs them) of jagged objects."""
 
-    def __init__(self, theta, phi, use) -> None:
-        counts = ak.to_numpy(ak.num(theta, axis=1))
-        self.offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.offsets[1:])
-        flat = [ak.to_numpy(ak.flatten(a, axis=1)) for a in (theta, phi, use)]
-        ux, uy, uz = K.unit_from_angles(flat[0], flat[1])
+    def __init__(self, offsets: np.ndarray, theta: np.ndarray, phi: np.ndarray, use: np.ndarray) -> None:
+        self.offsets = offsets
+        ux, uy, uz = K.unit_from_angles(theta, phi)
         self.ux, self.uy, self.uz = ux, uy, uz
         self.un2 = ux * ux + uy * uy + uz * uz
-        self.use = flat[2].astype(bool, copy=False)
+        self.use = np.asarray(use, dtype=bool)
 
-    def any_within(self, bx, by, bz, bn2, cos_max: float) -> np.ndarray:
-        out = np.zeros(len(self.offsets) - 1, dtype=bool)
-        _any_within_cone(self.offsets, self.ux, self.uy, self.uz, self.un2, self.use, bx, by, bz, bn2, cos_max, out)
+    def any_within(self, rows: np.ndarray, bx, by, bz, bn2, cos_max: float) -> np.ndarray:
+        out = np.zeros(len(rows), dtype=bool)
+        starts, stops = self.offsets[:-1][rows], self.offsets[1:][rows]
+        _any_within_cone(starts, stops, self.ux, self.uy, self.uz, self.un2, self.use, bx, by, bz, bn2, cos_max, out)
         return out
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _any_within_cone(offsets, ux, uy, uz, un2, use, bx, by, bz, bn2, cos_max, out):  # pragma: no cover - numba
-    """out[i] = any used object j of event i has clip(cos angle(u_j, b_i)) > cos_max.
+def _any_within_cone(starts, stops, ux, uy, uz, un2, use, bx, by, bz, bn2, cos_max, out):  # pragma: no cover - numba
+    """out[i] = any used object j in starts[i]:stops[i] has clip(cos angle(u_j, b_i)) > cos_max.
     Same operations, order and dtypes as K.cos_angle on (jagged float32, per-event float64)."""
     for i in range(len(out)):
-        for j in range(offsets[i], offsets[i + 1]):
+        for j in range(starts[i], stops[i]):
             if not use[j]:
                 continue
             dot = ux[j] * bx[i] + uy[j] * by[i] + uz[j] * bz[i]

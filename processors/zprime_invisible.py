@@ -101,20 +101,17 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         }
 
     @staticmethod
-    def _dimuon(events, variation: Variation, veto_of: S.PhotonVeto) -> dict:
-        """The signal selection's per-event quantities (two tracks as muons)."""
-        beam = K.beam_p4(events)
-        tracks = variation.tracks(events.Track)
-        t1, t2 = K.nth(tracks, 0, M_MU), K.nth(tracks, 1, M_MU)
+    def _dimuon(beam: K.P4, t1: K.P4, t2: K.P4, veto) -> dict:
+        """The signal selection's per-event quantities (two tracks as muons); ``veto(theta, phi)``."""
         pair = t1 + t2
         rec = K.recoil(beam, pair)
         rec_theta, rec_phi = rec.theta, rec.phi
         opening = np.degrees(K.opening_angle_cms(t1, t2, beam))
         m2 = K.recoil_mass2(beam, pair)
         return {
-            "beam": beam, "tracks": tracks, "t1": t1, "t2": t2, "pair": pair, "m2": m2,
+            "beam": beam, "t1": t1, "t2": t2, "pair": pair, "m2": m2,
             "theta_cms": K.recoil_theta_cms(beam, pair), "rec_theta": rec_theta, "opening": opening,
-            "barrel": S.in_ecl_barrel(rec_theta, exclude_gap90=True), "veto": veto_of(rec_theta, rec_phi),
+            "barrel": S.in_ecl_barrel(rec_theta, exclude_gap90=True), "veto": veto(rec_theta, rec_phi),
             "not_b2b": opening < OPENING_ANGLE_MAX_DEG, "in_range": (m2 >= M2_RANGE[0]) & (m2 < M2_RANGE[1]),
         }  # fmt: skip
 
@@ -140,17 +137,32 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
             Fill("m2_recoil", "sr", {"m2_recoil": d["m2"]}),
         ]
 
-    def analyze_shape(self, events, variation: Variation) -> SearchResult:
-        """Only the signal-region templates (the syst hists), on events that already pass
-        the variation-independent cuts."""
-        d = self._dimuon(events, variation, self._veto(events))
-        sr = self._sr_region([("preselected", K.as_columns(ak.num(d["tracks"], axis=1), 0, np.int64) >= 0)], d)
+    def analyze_shape(self, events, variation: Variation, selection, nominal: SearchResult) -> SearchResult:
+        """Only the signal-region templates (the syst hists), for the selected events: from
+        the track momenta and photon-veto inputs the nominal pass kept (eager chunks)."""
+        c = nominal.cache
+        if not c:  # dask mode: the generic path
+            return super().analyze_shape(events, variation, selection, nominal)
+        rows = np.arange(len(c["beam"].t)) if selection is None else np.flatnonzero(selection)
+        s = variation.momentum_scale
+        beam = K.P4(*(getattr(c["beam"], k)[rows] for k in "xyzt"))
+        # the same numbers as scaling every track (float32 content * Python float) and picking
+        t1, t2 = (K.P4.from_pxpypzm(*((c[f"{i}{k}"][rows] * s).astype(np.float64) for k in ("px", "py", "pz")), M_MU)
+                  for i in (0, 1))  # fmt: skip
+        d = self._dimuon(beam, t1, t2, lambda th, ph: c["veto"](th, ph, rows))
+        sr = self._sr_region([("preselected", np.ones(len(rows), dtype=bool))], d)
         return SearchResult(regions={"sr": sr}, fills=self._template_fills(d), signal_region=None)
 
     def analyze(self, events, variation: Variation) -> SearchResult:
         veto_of = self._veto(events)
-        d = self._dimuon(events, variation, veto_of)
-        beam, tracks, t1, t2, pair, m2 = d["beam"], d["tracks"], d["t1"], d["t2"], d["pair"], d["m2"]
+        beam, tracks = K.beam_p4(events), events.Track
+        cache = {}
+        if K.is_eager(tracks):  # keep the raw track momenta for the shape variations
+            cache = {f"{i}{k}": K.nth_column(tracks, i, k) for i in (0, 1) for k in ("px", "py", "pz")}
+            cache.update(beam=beam, veto=veto_of)
+        t1, t2 = variation.nth_track(tracks, 0, M_MU), variation.nth_track(tracks, 1, M_MU)
+        d = self._dimuon(beam, t1, t2, veto_of)
+        pair, m2 = d["pair"], d["m2"]
         theta_cms, rec_theta, opening = d["theta_cms"], d["rec_theta"], d["opening"]
         barrel, veto, not_b2b, in_range = d["barrel"], d["veto"], d["not_b2b"], d["in_range"]
         ntrk = K.as_columns(ak.num(tracks, axis=1), 0, np.int64)
@@ -233,4 +245,5 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
             eventlist={"run": K.as_columns(events.run), "event": K.as_columns(events.event),
                        "m2_recoil": m2, "theta_recoil": theta_cms},
             eventlist_region="sr",
+            cache=cache if variation.name == "nominal" else {},
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workflows import checkpoint, inputcheck, outputs, provenance
+from workflows import checkpoint, inputcheck, masstable, outputs, provenance
 from workflows.searches import Search, import_object
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -276,19 +276,22 @@ def run(cfg: RunConfig) -> RunResult:
         files = outputs.save(out, out_dir, search=search.name, lumi_fb=lumi, samples=samples_meta, provenance=prov)
 
     result = RunResult(out_dir, out, expected, dict(processed), problems, timer.timings)
+    saved = outputs.load(out_dir)  # what users and the stats stage see: the tables and plots read it too
+    rows = masstable.mass_table(saved)
+    outputs.write_json_atomic(out_dir / "masstable.json", rows)
     if cfg.plots:
         with timer("plots"):
             try:
                 from workflows import plots
 
-                made = plots.make_all(outputs.load(out_dir), out_dir / "plots")
+                made = plots.make_all(saved, out_dir / "plots")
                 print(f"[b2dark] {len(made)} plots in {out_dir / 'plots'}")
             except Exception as e:  # outputs are saved; a plotting bug must not lose them, but it is reported
                 print(f"[b2dark] WARNING: plotting failed ({type(e).__name__}: {e}); outputs are complete", file=sys.stderr)
     # Timings of the late stages go in as well (the file is rewritten atomically).
     prov["timings_s"] = timer.timings
     outputs.write_json_atomic(files["provenance"], outputs._jsonable(prov))
-    result.summary = summary(result, accounting, files)
+    result.summary = summary(result, accounting, files, masstable.format_table(rows))
     (out_dir / "summary.txt").write_text(result.summary + "\n")
     print(result.summary)
     if not cfg.keep_partial:
@@ -384,7 +387,7 @@ def check_accounting(
     return {"per_sample": per_sample, "total": tot, "line": line}
 
 
-def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path]) -> str:
+def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path], table: str = "") -> str:
     cfs = outputs.normalize_cutflows(result.output.get("cutflow", {}))
     lines = ["", "== b2dark run summary", f"{'sample':<32s} {'processed':>10s} {'selected':>9s} {'yield':>12s}"]
     for s in sorted(result.expected):
@@ -396,6 +399,8 @@ def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path
     if result.skipped:
         lines.append(f"SKIPPED {len(result.skipped)} bad file(s), "
                      f"{sum(p.events_lost for p in result.skipped)} events lost: see provenance.json 'skipped_files'")
+    if table:
+        lines.append(table)
     lines.append(f"blinded: {bool(result.output.get('blinded', True))}")
     names = sorted(p.name for p in files.values()) + (["plots/"] if (result.output_dir / "plots").is_dir() else [])
     lines.append(f"outputs: {result.output_dir.resolve()}  ({', '.join(names)})")

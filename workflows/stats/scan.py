@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import hist
 import numpy as np
 
-from workflows.stats import limits
+from workflows.stats import binning, limits
 from workflows.stats.model import (
     NOMINAL,
     BuildReport,
@@ -67,12 +67,16 @@ def template_points(
     to_axis: Callable[[float], float] = lambda m: m * m,
     signal_eff_unc: float = 0.05,
     prune_below: float = 0.02,
+    rebin: bool = True,
+    min_neff: float = 10.0,
+    max_bins: int = 60,
 ) -> list[MassPoint]:
     """Workspaces per mass from a processor hist with "sample" (and "syst") axes.
 
     `m2_axis` is the axis the signal peaks on and `to_axis(mass)` the peak position on it (M^2_recoil for
     Z' -> invisible, the default; identity for a 1D M(mu mu) fit scan). The window is +-n_sigma
-    resolutions around the peak."""
+    resolutions around the peak. rebin=True (default) rebins the window with the resolution-tied rule of
+    workflows.stats.binning (min_neff, max_bins); rebin=False keeps the processor's fine bins."""
     names = list(template.axes["sample"])
     sig = {k: m for k, m in samples.items() if m.get("is_signal") and k in names and m.get("mass")}
     bkg = [k for k, m in samples.items() if not m.get("is_signal") and not m.get("is_data") and k in names]
@@ -110,7 +114,19 @@ def template_points(
             continue
         win = (to_axis(mass) - n_sigma * width, to_axis(mass) + n_sigma * width)
         # an interpolated signal has no syst axis: its shape variations are skipped, the backgrounds' kept
-        ws, rep = build_workspace(sh, bkg_h, None if blinded_data else data_h, {m2_axis: win}, systs)
+        if rebin:
+            plan = binning.window_rebin_plan(list(bkg_h.values()), m2_axis, to_axis(mass), width, n_sigma,
+                                             min_neff, max_bins)
+            rb = {k: binning.apply_plan(v, plan) for k, v in bkg_h.items()}
+            rsig = binning.apply_plan(sh, plan)
+            rdata = None if blinded_data else binning.apply_plan(data_h, plan)
+            edges = rsig.axes[m2_axis].edges
+            win = (float(edges[0]), float(edges[-1]))
+            ws, rep = build_workspace(rsig, rb, rdata, None, systs)
+            rep.notes.append(f"rebinned: {len(edges) - 1} {m2_axis} bins x "
+                             f"{int(np.prod([len(a) for a in rsig.axes if a.name not in (m2_axis, 'syst')]))}")
+        else:
+            ws, rep = build_workspace(sh, bkg_h, None if blinded_data else data_h, {m2_axis: win}, systs)
         if sum(ws["channels"][0]["samples"][0]["data"]) <= 0:
             warnings.warn(f"mass {mass:g} GeV: no signal inside the window {win}; skipped", stacklevel=2)
             continue
