@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
+import numba
 import numpy as np
 
 from samples.constants import HER_ANGLE, HER_ENERGY
@@ -260,3 +261,35 @@ def nth_field(objects: Any, i: int, name: str, fill: float = np.nan) -> Any:
         return _nth_numpy(objects[name], i, fill)
     col = ak.pad_none(objects, i + 1, axis=1)[:, i][name]
     return as_columns(col, fill) if not _is_dask(col) else ak.fill_none(col, fill)
+
+
+@numba.njit(cache=True)
+def _argmax_kernel(offsets, values, out):  # pragma: no cover - numba
+    """First index of the maximum per event (-1 if empty), as ak.argmax picks it."""
+    for i in range(len(out)):
+        best = -1
+        for j in range(offsets[i], offsets[i + 1]):
+            if best < 0 or values[j] > values[best]:
+                best = j
+        out[i] = best
+
+
+def leading_by(objects: Any, key: str, names: tuple[str, ...], fill: float = 0.0) -> tuple[Any, ...]:
+    """Fields ``names`` of each event's object with the largest ``key`` (``fill`` if none),
+    per event; numpy in eager mode (a numba argmax), awkward/dask otherwise."""
+    if not is_eager(objects):
+        best = ak.argmax(objects[key], axis=1, keepdims=True)
+        cols = [as_columns(ak.firsts(objects[n][best]), fill) for n in names]
+        return tuple(ak.fill_none(c, fill) if _is_dask(c) else c for c in cols)
+    counts = ak.to_numpy(ak.num(objects, axis=1))
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    best = np.empty(len(counts), dtype=np.int64)
+    _argmax_kernel(offsets, ak.to_numpy(ak.flatten(objects[key], axis=1)), best)
+    has = best >= 0
+    out = []
+    for n in names:
+        flat = ak.to_numpy(ak.flatten(objects[n], axis=1))
+        vals = flat[np.where(has, best, 0)] if len(flat) else np.zeros(len(best), dtype=flat.dtype)
+        out.append(np.where(has, vals, fill).astype(np.float64, copy=False))
+    return tuple(out)

@@ -35,6 +35,16 @@ def from_ip(tracks, d0_max: float = C.TRACK_IP_D0_MAX, z0_max: float = C.TRACK_I
     return (np.abs(tracks.d0) < d0_max) & (np.abs(tracks.z0) < z0_max)
 
 
+def n_from_ip(tracks, d0_max: float = C.TRACK_IP_D0_MAX, z0_max: float = C.TRACK_IP_Z0_MAX):
+    """Per event: the number of prompt tracks (:func:`from_ip`); numpy int64 in eager mode."""
+    if not K.is_eager(tracks):
+        return K.as_columns(ak.sum(from_ip(tracks, d0_max, z0_max), axis=1), 0, np.int64)
+    offsets, (d0, z0) = _flat_fields(tracks, ("d0", "z0"))
+    running = np.zeros(len(d0) + 1, dtype=np.int64)
+    np.cumsum((np.abs(d0) < d0_max) & (np.abs(z0) < z0_max), out=running[1:])
+    return running[offsets[1:]] - running[offsets[:-1]]
+
+
 def in_cdc(theta):
     return (theta > C.CDC_THETA_MIN_DEG * DEG) & (theta < C.CDC_THETA_MAX_DEG * DEG)
 

@@ -160,13 +160,17 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         if K.is_eager(tracks):  # keep the raw track momenta for the shape variations
             cache = {f"{i}{k}": K.nth_column(tracks, i, k) for i in (0, 1) for k in ("px", "py", "pz")}
             cache.update(beam=beam, veto=veto_of)
-        t1, t2 = variation.nth_track(tracks, 0, M_MU), variation.nth_track(tracks, 1, M_MU)
+        if cache and variation.momentum_scale == 1.0:  # the numbers K.nth gives, from the kept picks
+            t1, t2 = (K.P4.from_pxpypzm(*(cache[f"{i}{k}"].astype(np.float64) for k in ("px", "py", "pz")), M_MU)
+                      for i in (0, 1))  # fmt: skip
+        else:
+            t1, t2 = variation.nth_track(tracks, 0, M_MU), variation.nth_track(tracks, 1, M_MU)
         d = self._dimuon(beam, t1, t2, veto_of)
         pair, m2 = d["pair"], d["m2"]
         theta_cms, rec_theta, opening = d["theta_cms"], d["rec_theta"], d["opening"]
         barrel, veto, not_b2b, in_range = d["barrel"], d["veto"], d["not_b2b"], d["in_range"]
         ntrk = K.as_columns(ak.num(tracks, axis=1), 0, np.int64)
-        n_ip = K.as_columns(ak.sum(S.from_ip(tracks), axis=1), 0, np.int64)
+        n_ip = S.n_from_ip(tracks)
         q1, q2 = K.nth_field(tracks, 0, "charge", 0), K.nth_field(tracks, 1, "charge", 0)
         muid1, muid2 = K.nth_field(tracks, 0, "muonID", 0), K.nth_field(tracks, 1, "muonID", 0)
         eid1, eid2 = K.nth_field(tracks, 0, "electronID", 0), K.nth_field(tracks, 1, "electronID", 0)
@@ -189,13 +193,7 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         presel = Region(sr.cuts[:6])
 
         # mu mu gamma control sample: the hardest photon above 1 GeV, E*(mu mu gamma) ~ sqrt(s).
-        photons = events.Photon
-        hardest = ak.argmax(photons.E, axis=1, keepdims=True)
-        g_e = K.as_columns(ak.firsts(photons.E[hardest]), 0.0)
-        g_theta = K.as_columns(ak.firsts(photons.theta[hardest]), 0.0)
-        g_phi = K.as_columns(ak.firsts(photons.phi[hardest]), 0.0)
-        if K._is_dask(g_e):
-            g_e, g_theta, g_phi = (ak.fill_none(c, 0.0) for c in (g_e, g_theta, g_phi))
+        g_e, g_theta, g_phi = K.leading_by(events.Photon, "E", ("E", "theta", "phi"), 0.0)
         gamma = K.P4.from_angles(g_e, g_theta, g_phi)
         e_cms_mmg = K.to_cms(pair + gamma, beam).t
         mmg_window = (e_cms_mmg > MUMUGAMMA_ECMS_RANGE[0]) & (e_cms_mmg < MUMUGAMMA_ECMS_RANGE[1])

@@ -139,8 +139,8 @@ class _UnoptimisedZPrime(ZPrimeInvisibleProcessor):
 
     shape_invariant_cuts = ()
 
-    def analyze_shape(self, events, variation):
-        return self.analyze(events, variation)
+    def analyze_shape(self, events, variation, selection, nominal):
+        return SearchProcessor.analyze_shape(self, events, variation, selection, nominal)
 
     @staticmethod
     def _veto(events):

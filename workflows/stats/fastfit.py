@@ -252,17 +252,15 @@ class FastModel:
 
         theta = theta0.copy()
         if len(bnds):
-            x, best = theta0[free], np.inf
-            # restart until the minimum stops improving: one L-BFGS-B run can stop early in a flat valley,
-            # which shows up as observed != expected median on Asimov data
-            for _ in range(4):
+            x = theta0[free]
+            # one restart if L-BFGS-B stops abnormally (line search in a flat valley): a fit left short
+            # of its minimum shows up as observed != expected median on Asimov data
+            for _ in range(2):
                 res = optimize.minimize(f, x, jac=True, method="L-BFGS-B", bounds=bnds,
                                         options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
-                if res.fun >= best - 1e-9:
-                    if res.fun < best:
-                        x = res.x
+                x = res.x
+                if res.success:
                     break
-                x, best = res.x, float(res.fun)
             theta[free] = x
         val, _, gam, _ = self.profile(theta, data, aux, grad=False)
         return np.concatenate([theta, gam]), val
@@ -339,10 +337,24 @@ class AsymptoticCLs:
             mu1 *= 3.0
         sigma_a = mu1 / max(sqa, 1e-12)
 
+        def ratio_root(g, target: float, guess: float) -> float:
+            # g(mu) = sqrt(qA(mu)) is nearly proportional to mu: iterate mu <- mu * target / g(mu)
+            # (2-4 fits), then bracket + brentq if that has not converged
+            mu = guess
+            for _ in range(6):
+                v = g(mu)
+                if v <= 0:
+                    break
+                new = mu * target / v
+                if abs(new - mu) <= rtol * mu:
+                    return float(new)
+                mu = new
+            return solve(lambda x: target - g(x), mu)
+
         def solve(f, guess: float) -> float:
-            # f decreases with mu (sqrt qA and 1 - CLs grow): bracket the root by doubling/halving from
-            # the linear (Asimov) guess, then brentq; no open-ended secant steps on a flat curve
-            lo, hi = 0.7 * guess, 1.4 * guess
+            # f decreases with mu (sqrt qA and 1 - CLs grow): bracket the root by widening around the
+            # guess, then brentq; no open-ended secant steps on a flat curve (the old RuntimeWarnings)
+            lo, hi = 0.95 * guess, 1.05 * guess
             while f(lo) < 0:
                 lo *= 0.5
                 if lo < 1e-9 * guess:
@@ -357,7 +369,8 @@ class AsymptoticCLs:
         for ni in -BAND:
             # expected CLs = level  <=>  sqrt(qA(mu)) = target, found by root finding on qA
             target = -stats.norm.ppf(level * stats.norm.sf(ni)) - ni
-            exp.append(solve(lambda mu, t=target: t - self.sqrt_qa(mu), sigma_a * max(target, 0.1)))
+            exp.append(ratio_root(self.sqrt_qa, target, sigma_a * max(target, 0.1)))
+            sigma_a = exp[-1] / max(target, 1e-12)
         obs = solve(lambda mu: self.cls_observed(mu) - level, exp[2])
         return AsymptoticLimit(observed=obs, expected=np.array(exp), n_evals=len(self._q) + len(self._qa))
 

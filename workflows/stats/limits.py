@@ -36,6 +36,27 @@ class LimitResult:
     method: str
     cl: float
     signal_yield: float  # nominal signal events at mu = 1 (limit in events = mu * this)
+    reason: str = ""  # why a fallback was used or why the limit is NaN ("" when all went well)
+
+
+def consistency_problem(obs: float, exp: np.ndarray, asimov: bool, rtol: float = 1e-3) -> str:
+    """"" if a limit is usable, else what is wrong with it: non-finite, an unordered or degenerate
+    band, or (Asimov data) observed != expected median beyond rtol."""
+    exp = np.asarray(exp, float)
+    if not (np.isfinite(obs) and np.all(np.isfinite(exp))):
+        return "non-finite limit"
+    if obs <= 0 or np.any(exp <= 0):
+        return "non-positive limit"
+    if np.any(np.diff(exp) <= 1e-6 * exp[2]):
+        return f"expected band not strictly ordered: {np.array2string(exp, precision=4)}"
+    if asimov and abs(obs / exp[2] - 1.0) > rtol:
+        return f"Asimov data but observed {obs:.5g} != expected median {exp[2]:.5g}"
+    return ""
+
+
+def is_asimov(sig: np.ndarray, bkg: np.ndarray, data: np.ndarray) -> bool:
+    """True for blinded workspaces, whose observed counts are the nominal background-only expectation."""
+    return bool(np.allclose(data, bkg, rtol=1e-9, atol=1e-12))
 
 
 @contextlib.contextmanager
@@ -158,8 +179,19 @@ def upper_limit(ws: dict | pyhf.Workspace, cl: float = 0.90, method: str = "auto
         return LimitResult(float(res.observed[0]) / s_tot, res.expected[:, 0] / s_tot, "exact", cl, s_tot)
     mu_max = default_mu_max(sig, bkg, data)
     if method == "asymptotic" and _fast_ok(ws):
-        r = fastfit.AsymptoticCLs(fastfit.FastModel.from_workspace(ws), mu_max).upper_limit(1.0 - cl)
-        return LimitResult(r.observed, r.expected, "asymptotic-lowcount" if low_counts else "asymptotic", cl, s_tot)
+        # the fast fit must not fail silently: on an error or a self-inconsistent result (see
+        # consistency_problem) fall back to plain pyhf with explicit POI bounds and say why
+        label = "asymptotic-lowcount" if low_counts else "asymptotic"
+        try:
+            r = fastfit.AsymptoticCLs(fastfit.FastModel.from_workspace(ws), mu_max).upper_limit(1.0 - cl)
+            problem = consistency_problem(r.observed, r.expected, is_asimov(sig, bkg, data))
+            if not problem:
+                return LimitResult(r.observed, r.expected, label, cl, s_tot)
+            hint = r.expected[4] if np.all(np.isfinite(r.expected)) and r.expected[4] > 0 else None
+        except (RuntimeError, ValueError, FloatingPointError) as err:
+            problem, hint = f"fast fit failed: {err}", None
+        return _pyhf_fallback(ws, cl, mu_max if hint is None else min(mu_max, 5.0 * hint), s_tot,
+                              f"fast asymptotic: {problem}", is_asimov(sig, bkg, data))
     calctype = "toybased" if method == "toys" else "asymptotics"
     if method == "toys" and _fast_ok(ws):
         # keep the toy scan near the limit: pyhf's toms748 evaluates both bracket ends, and toys at a
@@ -171,6 +203,19 @@ def upper_limit(ws: dict | pyhf.Workspace, cl: float = 0.90, method: str = "auto
     except pyhf.exceptions.FailedMinimization as err:
         raise RuntimeError(f"pyhf {calctype} limit failed to minimise ({err}); try --method asymptotic") from err
     return LimitResult(obs, exp, method if method == "toys" else "asymptotic-pyhf", cl, s_tot)
+
+
+def _pyhf_fallback(ws: dict, cl: float, mu_max: float, s_tot: float, why: str, asimov: bool) -> LimitResult:
+    """Plain pyhf asymptotic limit after the fast fit was unusable; NaN (with both reasons) if pyhf
+    fails too or its result is not self-consistent either."""
+    try:
+        obs, exp = pyhf_upper_limit(ws, cl, "asymptotics", mu_max)
+    except (pyhf.exceptions.FailedMinimization, RuntimeError, ValueError) as err:
+        return LimitResult(np.nan, np.full(5, np.nan), "failed", cl, s_tot, f"{why}; pyhf: {err}")
+    problem = consistency_problem(obs, exp, asimov)
+    if problem:
+        return LimitResult(np.nan, np.full(5, np.nan), "failed", cl, s_tot, f"{why}; pyhf: {problem}")
+    return LimitResult(obs, exp, "asymptotic-pyhf-fallback", cl, s_tot, why)
 
 
 def local_significance(ws: dict | pyhf.Workspace) -> float:

@@ -9,6 +9,11 @@ keeps the bins inside the window, flattens them into one channel and returns a p
 - a bin whose total background is below `epsilon` (empty or negative MC) gets its background floored
   to `epsilon` events (default 1e-3, far below one event, so it cannot hide a signal but keeps
   log(nu) finite); negative per-sample yields are clipped at zero first;
+- merge_empty=True (used by the mass scans): a bin with no MC background is first merged into its nearest
+  bin with background along the first (peak) axis, same other-axis bin; only bins without any such
+  neighbour are floored. Real data in a zero-MC bin would otherwise face a 1e-3 background and read as
+  signal; Asimov data never populate such bins. Without data the observed counts are the Asimov
+  background-only expectation of the model *including* the floors, so observed and expected agree;
 - staterror (Barlow-Beeston lite) parameters for bins with a relative MC error below
   `StatError.prune_below` are fixed (pyhf fixes gammas whose uncertainty is zero), which removes
   nuisance parameters that do nothing.
@@ -75,6 +80,7 @@ class BuildReport:
     epsilon: float = DEFAULT_EPSILON
     staterror_free: int = 0
     staterror_pruned: int = 0
+    merged_empty: int = 0  # bins without MC background merged into a neighbour (merge_empty=True)
     data_is_asimov: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -139,12 +145,31 @@ def window_mask(h: hist.Hist, window: Mapping[str, tuple[float, float]] | None) 
     return out
 
 
-def _flat(h: hist.Hist, mask: np.ndarray, syst: str = NOMINAL) -> tuple[np.ndarray, np.ndarray]:
+def _flat(h: hist.Hist, mask: np.ndarray, syst: str = NOMINAL,
+          group: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     hn = _nominal(h, syst)
     val = np.asarray(hn.values(), float)[mask]
     var = hn.variances()
     var = np.asarray(var, float)[mask] if var is not None else np.abs(val)
+    if group is not None:
+        n = int(group.max()) + 1
+        val, var = np.bincount(group, val, n), np.bincount(group, var, n)
     return val, var
+
+
+def empty_bin_groups(mask: np.ndarray, btot: np.ndarray, epsilon: float) -> np.ndarray:
+    """Group index per window bin: a bin without MC background (< epsilon) joins its nearest bin along
+    the first axis (the peak axis) with the same other-axis indices that has background, so no fit bin
+    is left whose background is only the floor (data there would be read as signal)."""
+    idx = np.argwhere(mask)  # (n, ndim), the order of arr[mask]
+    target = np.arange(len(idx))
+    empty = btot < epsilon
+    for e in np.flatnonzero(empty):
+        same = np.all(idx[:, 1:] == idx[e, 1:], axis=1) & ~empty
+        if same.any():
+            cand = np.flatnonzero(same)
+            target[e] = cand[np.argmin(np.abs(idx[cand, 0] - idx[e, 0]))]
+    return np.unique(target, return_inverse=True)[1]
 
 
 def _applies(s: NormSys | HistoSys, sample: str) -> bool:
@@ -162,26 +187,36 @@ def build_workspace(
     channel: str = "sr",
     poi: str = "mu",
     epsilon: float = DEFAULT_EPSILON,
+    merge_empty: bool = False,
 ) -> tuple[pyhf.Workspace, BuildReport]:
     """Workspace for one mass hypothesis; the signal carries the POI `poi` (a normfactor)."""
     mask = window_mask(_nominal(signal), window)
     report = BuildReport(n_bins_window=int(mask.sum()), epsilon=epsilon)
     samples = {signal_name: signal, **backgrounds}
-    nom = {k: np.clip(_flat(h, mask)[0], 0.0, None) for k, h in samples.items()}
-    var = {k: _flat(h, mask)[1] for k, h in samples.items()}
+    group = None
+    if merge_empty and backgrounds:
+        b0 = sum(np.clip(_flat(h, mask)[0], 0.0, None) for h in backgrounds.values())
+        group = empty_bin_groups(mask, b0, epsilon)
+        report.merged_empty = int(group.size - (group.max() + 1))
+    nom = {k: np.clip(_flat(h, mask, group=group)[0], 0.0, None) for k, h in samples.items()}
+    var = {k: _flat(h, mask, group=group)[1] for k, h in samples.items()}
     if data is None:
-        obs = sum(nom[k] for k in backgrounds)
+        obs = None
         report.data_is_asimov = True
-        report.notes.append("no data given: observed = Asimov background-only")
+        report.notes.append("no data given: observed = Asimov background-only (floors included)")
     elif isinstance(data, hist.Hist):
-        obs = _flat(data, mask)[0]
+        obs = _flat(data, mask, group=group)[0]
     else:
         obs = np.asarray(data, float).reshape(-1)
         if obs.size != mask.size:
             raise ValueError(f"data array has {obs.size} bins, the hists {mask.size}")
         obs = obs[mask.reshape(-1)]
+        if group is not None:
+            obs = np.bincount(group, obs, int(group.max()) + 1)
 
-    btot = sum(nom[k] for k in backgrounds) if backgrounds else np.zeros_like(obs)
+    btot = sum(nom[k] for k in backgrounds) if backgrounds else np.zeros_like(nom[signal_name])
+    if obs is None:
+        obs = np.maximum(btot, epsilon)  # = the floored background model below
     keep = (nom[signal_name] > 0) | (btot > 0) | (obs > 0)
     report.dropped_empty = int((~keep).sum())
     low = keep & (btot < epsilon)
@@ -213,8 +248,8 @@ def build_workspace(
                 mods.append({"name": s.name, "type": "normsys", "data": {"hi": s.hi, "lo": s.lo}})
             elif isinstance(s, HistoSys) and _applies(s, name) and "syst" in h.axes.name:
                 lab_up, lab_dn = variation_labels(h, s.name)
-                up = np.clip(_flat(h, mask, lab_up)[0], 0, None)[keep]
-                dn = np.clip(_flat(h, mask, lab_dn)[0], 0, None)[keep]
+                up = np.clip(_flat(h, mask, lab_up, group)[0], 0, None)[keep]
+                dn = np.clip(_flat(h, mask, lab_dn, group)[0], 0, None)[keep]
                 base = nom[name][keep]
                 floored = low[keep] if name == first_bkg else np.zeros_like(base, bool)
                 up, dn = np.where(floored, base, up), np.where(floored, base, dn)

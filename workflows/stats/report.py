@@ -38,7 +38,8 @@ def flat_rows(rows: list[dict]) -> list[dict]:
     out = []
     for r in rows:
         f = {"mass": r["mass"], "xsec_obs_fb": r["observed"], "method": r["method"], "cl": r["cl"],
-             "z_local": r.get("z_local"), "interpolated": r.get("interpolated", False)}
+             "z_local": r.get("z_local"), "interpolated": r.get("interpolated", False),
+             "n_bins": r.get("n_bins"), "reason": r.get("reason", "")}
         f.update({f"xsec_{k}_fb": v for k, v in zip(BAND_KEYS, r["expected"], strict=True)})
         for model, c in r.get("couplings", {}).items():
             f[f"{model}_obs"] = c["observed"]

@@ -122,7 +122,7 @@ def template_points(
             rdata = None if blinded_data else binning.apply_plan(data_h, plan)
             edges = rsig.axes[m2_axis].edges
             win = (float(edges[0]), float(edges[-1]))
-            ws, rep = build_workspace(rsig, rb, rdata, None, systs)
+            ws, rep = build_workspace(rsig, rb, rdata, None, systs, merge_empty=True)
             rep.notes.append(f"rebinned: {len(edges) - 1} {m2_axis} bins x "
                              f"{int(np.prod([len(a) for a in rsig.axes if a.name not in (m2_axis, 'syst')]))}")
         else:
@@ -160,12 +160,12 @@ def _gaussian_signal(nearest: hist.Hist, m2: float, width: float, yield_per_fb: 
 
 def _limit_row(args) -> dict:
     point, cl, method = args
-    row = {"mass": point.mass, "cl": cl, "error": None}
+    row = {"mass": point.mass, "cl": cl}
     try:
         res = limits.upper_limit(point.workspace, cl=cl, method=method)
     except (RuntimeError, ValueError, FloatingPointError) as err:  # one bad mass must not stop the scan
-        res = limits.LimitResult(np.nan, np.full(5, np.nan), "failed", cl, np.nan)
-        row["error"] = f"{type(err).__name__}: {err}"
+        res = limits.LimitResult(np.nan, np.full(5, np.nan), "failed", cl, np.nan, f"{type(err).__name__}: {err}")
+    row["reason"] = res.reason
     try:
         z = limits.local_significance(point.workspace)
     except (NotImplementedError, RuntimeError, ValueError):
