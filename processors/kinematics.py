@@ -105,7 +105,10 @@ class P4:
 
     @property
     def cos_theta(self) -> Any:
-        return self.z / self.p
+        # NaN for a missing object (zero vector: events with fewer tracks than picked); such
+        # events never pass a selection, so the NaN is intended and not worth a warning.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.z / self.p
 
 
 def beam_p4(events: Any) -> P4:
