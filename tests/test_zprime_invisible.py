@@ -208,9 +208,9 @@ def test_runs_on_the_signal_fixture(zp_files: dict[str, Path]) -> None:
 def test_on_real_generated_files(tmp_path: Path) -> None:
     """The generator's files (ROOT and Parquet) through the Runner: the signal peaks at
     M^2 = M(Z')^2, the efficiency is in the paper's range, Parquet == ROOT."""
-    from samples import cli
     from coffea import processor
 
+    from samples import cli
     from samples.catalog import load_catalog
 
     args = ["--process", "zprime_inv", "--n", "1500", "--param", "mass=3", "--seed", "3", "--out", str(tmp_path),
