@@ -292,14 +292,14 @@ class AsymptoticCLs:
             self.free_asimov, self.nll_free_asimov = p0, nll_p0
         self._q: dict[float, float] = {}
         self._qa: dict[float, float] = {}
-        self._warm_d, self._warm_a = self.free_data, self.free_asimov
 
     def sqrt_qa(self, mu: float) -> float:
         """sqrt qtilde_mu on the Asimov (mu = 0) data: all the expected band needs."""
         if mu not in self._qa:
             m = self.m
-            p, nll = m.fit(self.asimov, self.aux_asimov, self.mu_bounds, fixed_mu=mu, x0=self._warm_a)
-            self._warm_a = p
+            # start from the free fit, not the previous mu's fit: a start far out (alphas near their
+            # bounds at a large mu) can leave L-BFGS-B stuck above the minimum (a spurious jump in q)
+            _, nll = m.fit(self.asimov, self.aux_asimov, self.mu_bounds, fixed_mu=mu, x0=self.free_asimov)
             q = 0.0 if self.free_asimov[0] > mu else max(2.0 * (nll - self.nll_free_asimov), 0.0)
             self._qa[mu] = float(np.sqrt(q))
         return self._qa[mu]
@@ -308,8 +308,7 @@ class AsymptoticCLs:
         """sqrt qtilde_mu on the observed data."""
         if mu not in self._q:
             m = self.m
-            p, nll = m.fit(m.data, self.aux0, self.mu_bounds, fixed_mu=mu, x0=self._warm_d)
-            self._warm_d = p
+            _, nll = m.fit(m.data, self.aux0, self.mu_bounds, fixed_mu=mu, x0=self.free_data)
             q = 0.0 if self.free_data[0] > mu else max(2.0 * (nll - self.nll_free_data), 0.0)
             self._q[mu] = float(np.sqrt(q))
         return self._q[mu]
