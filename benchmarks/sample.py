@@ -219,7 +219,7 @@ class BenchSample:
         return sum(f.n_events for f in self.files.values())
 
     def fileset(self, fmt: str = "root", compression: str = "default", max_events: int | None = None) -> dict[str, Any]:
-        """coffea fileset with the metadata contract of .notes/CONTRACTS.md."""
+        """coffea fileset with the metadata contract of docs/CONTRACTS.md."""
         out: dict[str, Any] = {}
         for name, f in self.files.items():
             path = f.parquet if fmt == "parquet" else f.root[compression]

@@ -4,7 +4,7 @@ Generators live in other modules (backgrounds.py, tau.py, signals.py) and are
 imported lazily, on first use, so the pipeline works before all of them exist
 and ``import samples.generator.registry`` stays cheap.
 
-Resolution convention (see .notes/CONTRACTS.md): a module provides the
+Resolution convention (see docs/CONTRACTS.md): a module provides the
 generator either as ``GENERATORS[name]`` (a dict) or as a function
 ``gen_<name>``; a signal cross section comes from ``samples.generator.xsec``
 as ``XSEC[name]`` or ``xsec_<name>``, called with the sample's model
