@@ -206,7 +206,6 @@ class SampleFile:
     source: str  # "generator" or "synthetic"
     root: dict[str, str] = field(default_factory=dict)  # compression -> path
     parquet: str | None = None
-    dropped_seeds: list[int] = field(default_factory=list)  # generator chunks that timed out
 
 
 @dataclass
@@ -248,68 +247,34 @@ class BenchSample:
         return [Path(f.parquet if fmt == "parquet" else f.root[compression]) for f in self.files.values()]
 
 
-GEN_CHUNK = 25_000  # events per generator call
-GEN_CHUNK_TIMEOUT_S = 120  # a chunk that takes longer is dropped (a stuck rejection loop); see the manifest
+GEN_CHUNK = 25_000  # events per generator call (bounded memory for multi-million-event samples)
 
 
-class _ChunkTimeout(Exception):
-    pass
-
-
-def _generate_chunked(process: str, n: int, seed: int, params: dict[str, float]) -> tuple[dict[str, np.ndarray], int, list[int]]:
-    """``n`` generated events in chunks of GEN_CHUNK, each under a time limit.
-
-    A chunk that exceeds GEN_CHUNK_TIMEOUT_S is dropped and replaced by one with
-    the next seed (a benchmark needs plausible events, not the exact seed
-    sequence); the dropped seeds are returned for the manifest.
-    """
-    import signal
-
+def _generate_chunked(process: str, n: int, seed: int, params: dict[str, float]) -> tuple[dict[str, np.ndarray], int]:
+    """``n`` generated events, made in chunks of GEN_CHUNK with seeds derived from ``seed``."""
     from samples.generator import pipeline
 
-    def _alarm(signum: int, frame: object) -> None:
-        raise _ChunkTimeout
-
     parts: list[dict[str, np.ndarray]] = []
-    n_gen, done, k, dropped = 0, 0, 0, []
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    try:
-        while done < n:
-            size = min(GEN_CHUNK, n - done)
-            chunk_seed = seed * 10_000 + k
-            k += 1
-            if k > 4 * (n // GEN_CHUNK + 1) + 10:
-                raise RuntimeError(f"{process}: too many generator chunks timed out (seeds {dropped}); see samples.generator")
-            signal.alarm(GEN_CHUNK_TIMEOUT_S)
-            try:
-                gs = pipeline.generate(process, size, chunk_seed, params)
-            except _ChunkTimeout:
-                dropped.append(chunk_seed)
-                print(f"[sample] {process}: chunk seed {chunk_seed} took > {GEN_CHUNK_TIMEOUT_S} s, dropped", flush=True)
-                continue
-            finally:
-                signal.alarm(0)
-            parts.append(dict(gs.columns))
-            n_gen += int(gs.n_generated)
-            done += size
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-    keys = parts[0].keys()
-    columns = {key: np.concatenate([p[key] for p in parts]) for key in keys}
+    n_gen = 0
+    for k, done in enumerate(range(0, n, GEN_CHUNK)):
+        gs = pipeline.generate(process, min(GEN_CHUNK, n - done), seed * 10_000 + k, params)
+        parts.append(dict(gs.columns))
+        n_gen += int(gs.n_generated)
+    columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     columns["event"] = np.arange(len(columns["event"]), dtype=columns["event"].dtype)  # unique after concatenation
-    return columns, n_gen, dropped
+    return columns, n_gen
 
 
-def _generate(process: str, n: int, seed: int, params: dict[str, float], source: str) -> tuple[dict[str, np.ndarray], int, float, list[int]]:
-    """(columns, n_generated, xsec_fb, dropped chunk seeds) from the generator, or the synthetic stand-in."""
+def _generate(process: str, n: int, seed: int, params: dict[str, float], source: str) -> tuple[dict[str, np.ndarray], int, float]:
+    """(columns, n_generated, xsec_fb) from the generator, or the synthetic stand-in."""
     if source == "generator":
         from samples.generator import registry
 
-        columns, n_gen, dropped = _generate_chunked(process, n, seed, params)
-        return columns, n_gen, float(registry.get(process).xsec_fb(params)), dropped
+        columns, n_gen = _generate_chunked(process, n, seed, params)
+        return columns, n_gen, float(registry.get(process).xsec_fb(params))
     columns = synthetic_columns(process, n, seed, params)
     xsec = C.XSEC_NB.get(process, 1e-3) * 1e6
-    return columns, n, xsec, []
+    return columns, n, xsec
 
 
 def generator_available(processes: list[str]) -> bool:
@@ -370,8 +335,8 @@ def ensure_sample(
             columns = io.read_root(existing[0])
         else:
             n = max(1, round(n_events * frac))
-            columns, n_gen, xsec, dropped = _generate(process, n, seed + 1000 * i, dict(params), source)
-            f = SampleFile(name, process, dict(params), len(columns["event"]), n_gen, xsec, source, dropped_seeds=dropped)
+            columns, n_gen, xsec = _generate(process, n, seed + 1000 * i, dict(params), source)
+            f = SampleFile(name, process, dict(params), len(columns["event"]), n_gen, xsec, source)
         for comp in missing:
             f.root[comp] = str(write_root(columns, directory / comp / f"{name}.root", comp))
         if need_pq:
