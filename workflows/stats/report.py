@@ -118,7 +118,7 @@ def _style(ax, lumi_fb: float | None):
     import mplhep
 
     mplhep.label.exp_label(exp="Belle II", llabel="Simulation", com=None, lumi=lumi_fb, ax=ax,
-                           rlabel=(f"$\\int L\\,dt = {lumi_fb:g}$ fb$^{{-1}}$" if lumi_fb else ""))
+                           rlabel="fast simulation" + (f", $\\int L\\,dt = {lumi_fb:g}$ fb$^{{-1}}$" if lumi_fb else ""))
 
 
 def brazil_plot(rows: list[dict], path: Path, ylabel: str, lumi_fb: float | None = None,
