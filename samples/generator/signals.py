@@ -77,16 +77,20 @@ def _rotate_all(R: np.ndarray, *vs: np.ndarray) -> list[np.ndarray]:
 
 
 def _hit_or_miss(
-    rng: np.random.Generator, n: int, draw: Callable[[int], tuple], accept: Callable[..., np.ndarray]
+    rng: np.random.Generator,
+    n: int,
+    draw: Callable[[np.ndarray], tuple],
+    accept: Callable[..., np.ndarray],
 ):
-    """Vectorised accept-reject: ``draw(k)`` gives candidate arrays, ``accept(*cand)`` a probability in [0, 1]."""
+    """Vectorised accept-reject over n rows: ``draw(rows)`` gives candidate arrays for the rows still
+    pending, ``accept(rows, *cand)`` their acceptance probability in [0, 1]."""
     out: list[np.ndarray] | None = None
     todo = np.arange(n)
     for _ in range(10_000):
         if todo.size == 0:
             return out
-        cand = draw(todo.size)
-        ok = rng.uniform(size=todo.size) < accept(*cand)
+        cand = draw(todo)
+        ok = rng.uniform(size=todo.size) < accept(todo, *cand)
         if out is None:
             out = [np.empty((n, *c.shape[1:])) for c in cand]
         for o, c in zip(out, cand, strict=True):
@@ -213,16 +217,11 @@ def decay_zprime_correlated(
     hit-or-miss on W / (1.5 <W>) <= 1 over isotropic decay directions. Returns (f, fbar).
     """
     dens = me.vector_production_density(k1, k2, q, C.M_MU, sqrt_s)
-    n = q.shape[0]
-    f1 = np.empty((n, 4))
-    f2 = np.empty((n, 4))
-    todo = np.arange(n)
-    while todo.size:
-        a, b = lz.decay_isotropic(rng, q[todo], mf, mf)
-        ok = rng.uniform(size=todo.size) < me.vector_decay_weight(dens[todo], a, b, mf, M)
-        f1[todo[ok]], f2[todo[ok]] = a[ok], b[ok]
-        todo = todo[~ok]
-    return f1, f2
+    return tuple(_hit_or_miss(
+        rng, q.shape[0],
+        lambda rows: lz.decay_isotropic(rng, q[rows], mf, mf),
+        lambda rows, a, b: me.vector_decay_weight(dens[rows], a, b, mf, M),
+    ))  # fmt: skip
 
 
 def _zprime(n: int, rng: np.random.Generator, sqrt_s, mass: float, coupling: float, channel: str, **params):
@@ -312,10 +311,10 @@ def _higgsstrahlung_pair(rng: np.random.Generator, rs: np.ndarray, mA: float, mh
     """A' and h' four-momenta with d sigma/d cos ~ k^2 sin^2 + 2 mA^2 (BPR 2009 / SM Zh structure)."""
     n = rs.shape[0]
 
-    def draw(k: int):
-        return (rng.uniform(-1.0, 1.0, k),)
+    def draw(rows: np.ndarray):
+        return (rng.uniform(-1.0, 1.0, rows.size),)
 
-    (ct,) = _hit_or_miss(rng, n, draw, lambda c: xs.darkhiggs_angular_weight(c, mA, mh, float(np.mean(rs))))
+    (ct,) = _hit_or_miss(rng, n, draw, lambda _, c: xs.darkhiggs_angular_weight(c, mA, mh, float(np.mean(rs))))
     phi = rng.uniform(0.0, 2.0 * math.pi, n)
     return lz.two_body_decay_rest(rs, mA, mh, ct, phi)
 
@@ -436,16 +435,11 @@ def aprime_decay_weight(
 def _aprime_decay_correlated(
     rng: np.random.Generator, pa: np.ndarray, m1: float, m2: float, sqrt_s: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    n = pa.shape[0]
-    f1 = np.empty((n, 4))
-    f2 = np.empty((n, 4))
-    todo = np.arange(n)
-    while todo.size:
-        a, b = lz.decay_isotropic(rng, pa[todo], m1, m2)
-        ok = rng.uniform(size=todo.size) < aprime_decay_weight(pa[todo], a, b, m1, m2, sqrt_s[todo])
-        f1[todo[ok]], f2[todo[ok]] = a[ok], b[ok]
-        todo = todo[~ok]
-    return f1, f2
+    return tuple(_hit_or_miss(
+        rng, pa.shape[0],
+        lambda rows: lz.decay_isotropic(rng, pa[rows], m1, m2),
+        lambda rows, a, b: aprime_decay_weight(pa[rows], a, b, m1, m2, sqrt_s[rows]),
+    ))  # fmt: skip
 
 
 H_DECAYS = {"mumu": (13, C.M_MU), "pipi": (211, C.M_PI), "KK": (321, C.M_K)}
@@ -581,10 +575,10 @@ def gen_monophoton(
     lo, hi = math.atanh(math.cos(t1)), math.atanh(math.cos(t0))
     a_max = float(np.max(a))
 
-    def draw(k: int):
-        return (np.tanh(rng.uniform(lo, hi, k)),)
+    def draw(rows: np.ndarray):
+        return (np.tanh(rng.uniform(lo, hi, rows.size)),)
 
-    (c,) = _hit_or_miss(rng, n, draw, lambda c: ((1.0 + c * c) + a_max) / (2.0 + a_max))
+    (c,) = _hit_or_miss(rng, n, draw, lambda _, c: ((1.0 + c * c) + a_max) / (2.0 + a_max))
     # (a varies by < 1e-3 across the beam-energy spread: one bound per sample is enough)
     phi = rng.uniform(0.0, 2.0 * math.pi, n)
     eg = (s - M * M) / (2.0 * rs)
