@@ -44,10 +44,16 @@ def test_unknown_search_and_missing_catalog(tmp_path: Path, capsys: pytest.Captu
     with pytest.raises(SystemExit):
         cli.main(["run", "no-such-search"])
     assert "invalid choice" in capsys.readouterr().err
-    rc = cli.main(["run", "zprime-inv", "--samples", str(tmp_path / "nope.yaml"), "--executor", "iterative"])
+    previous = tmp_path / "out" / "summary.txt"  # an earlier run's results in the output folder
+    previous.parent.mkdir()
+    previous.write_text("earlier run\n")
+    rc = cli.main(["run", "zprime-inv", "--samples", str(tmp_path / "nope.yaml"), "--executor", "iterative",
+                   "--output", str(tmp_path / "out")])
     assert rc == 1
     err = capsys.readouterr().err
     assert "nope.yaml not found" in err and "make samples" in err
+    # a run that stops on its inputs must not destroy the previous results
+    assert previous.read_text() == "earlier run\n"
 
 
 def test_run_options_file_and_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

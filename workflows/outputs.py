@@ -234,7 +234,8 @@ def clear(directory: Path | str) -> None:
     import shutil
 
     d = Path(directory)
-    for name in (HISTS_FILE, ROOT_FILE, CUTFLOW_JSON, CUTFLOW_TXT, RUN_FILE, PROVENANCE_FILE, "summary.txt"):
+    for name in (HISTS_FILE, ROOT_FILE, CUTFLOW_JSON, CUTFLOW_TXT, RUN_FILE, PROVENANCE_FILE, "summary.txt",
+                 "masstable.json"):
         (d / name).unlink(missing_ok=True)
     for sub in ("plots", "limits"):  # limits/ (statistics stage) was made from the old histograms
         shutil.rmtree(d / sub, ignore_errors=True)

@@ -189,8 +189,6 @@ def run(cfg: RunConfig) -> RunResult:
         schema = search.schema_class()
     proc = proc_cls(lumi_fb=lumi, unblind=cfg.unblind)
     out_dir = Path(cfg.output)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    outputs.clear(out_dir)  # from here on, the folder holds this run's results or none
 
     with timer("inputs"):
         fileset = search.select_samples(load_fileset(cfg.samples, lumi))
@@ -205,6 +203,10 @@ def run(cfg: RunConfig) -> RunResult:
             print(f"[b2dark] SKIPPED {p.path} ({p.sample}): {p.reason}: {p.detail}; {p.events_lost} events lost")
         if not good:
             raise inputcheck.BadInputError(problems)
+    # Only now that the inputs are usable: a run that stops on a bad catalog or file keeps the
+    # previous results; from here on the folder holds this run's results or none.
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs.clear(out_dir)
 
     rhash = run_hash(cfg, proc_spec, fileset, opts, code_digest(proc_cls))
     partial_dir, n_before = checkpoint.prepare(out_dir, rhash, cfg.resume)
