@@ -51,15 +51,18 @@ def test_resume_after_kill(
     fileset = make_fileset(tmp_path / "in", files_per_sample=2, n=300)
     out = tmp_path / "out"
     log1, log2 = tmp_path / "first.log", tmp_path / "second.log"
+    # A shell starts background jobs (CI's among them) with SIGINT ignored, and children inherit that;
+    # a user's Ctrl-C comes from a terminal where SIGINT has its default action, so restore it.
     proc = subprocess.Popen(_cmd(fileset, out), env=_env(B2_STANDIN_SLEEP="0.25", B2_STANDIN_LOG=str(log1)),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while len(_partials(out)) < 5 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, f"run ended before it could be interrupted:\n{proc.communicate()[0]}"
     proc.send_signal(sig)
     text = proc.communicate(timeout=60)[0]
-    assert proc.returncode != 0
+    assert proc.returncode != 0, text
     if sig == signal.SIGINT:
         assert "--resume" in text  # tells the user what to do
     assert not (out / outputs.HISTS_FILE).exists()
