@@ -102,3 +102,17 @@ def test_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["inspect", str(f), "-n", "1"]) == 0
     text = capsys.readouterr().out
     assert "7 entries" in text and "Track_px" in text and "MCParticle_pdg" not in text
+
+
+def test_no_progress_hides_coffea_bars(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--no-progress silences coffea's own bars too (coffea ignores status=False for them)."""
+    fileset = make_fileset(tmp_path / "in", files_per_sample=1, n=120)
+    base = ["run", "zprime-inv", "--samples", str(fileset), "--executor", "iterative", "--processor", STANDIN,
+            "--no-plots"]
+    assert cli.main([*base, "--output", str(tmp_path / "shown"), "--progress"]) == 0
+    shown = capsys.readouterr().out
+    assert cli.main([*base, "--output", str(tmp_path / "hidden"), "--no-progress"]) == 0
+    hidden = capsys.readouterr().out
+    assert "Processing" in shown and "Preprocessing" in shown
+    assert "Processing" not in hidden and "Preprocessing" not in hidden
+    assert "== b2dark run summary" in hidden  # only the bars go

@@ -324,8 +324,29 @@ def _dask_client(spec: ExecutorSpec, opts: RunOptions, handle_info: dict[str, An
 
 
 @contextlib.contextmanager
+def coffea_progress(shown: bool) -> Iterator[None]:
+    """Show or hide coffea's rich progress bars for the duration of a run.
+
+    coffea 2026.9 passes ``status`` to rich as an unknown task field (``disable=``), so its bars
+    appear even with ``status=False``; muting its console is the one switch that works."""
+    from coffea.util import coffea_console
+
+    before = coffea_console.quiet
+    coffea_console.quiet = before or not shown
+    try:
+        yield
+    finally:
+        coffea_console.quiet = before
+
+
+@contextlib.contextmanager
 def build_executor(spec: str | None, opts: RunOptions) -> Iterator[ExecutorHandle]:
     """Start (or connect to) the executor named by ``spec`` (default ``opts.executor``)."""
+    with coffea_progress(opts.status):
+        yield from _build_executor(spec, opts)
+
+
+def _build_executor(spec: str | None, opts: RunOptions) -> Iterator[ExecutorHandle]:
     parsed = parse_spec(spec or opts.executor)
     if parsed.kind == "iterative":
         yield ExecutorHandle(parsed, opts, processor.IterativeExecutor(status=opts.status))
