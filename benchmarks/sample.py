@@ -206,6 +206,9 @@ class SampleFile:
     source: str  # "generator" or "synthetic"
     root: dict[str, str] = field(default_factory=dict)  # compression -> path
     parquet: str | None = None
+    # compression name -> the (algorithm, level) the file was written with: "default" follows
+    # samples.generator.io.ROOT_COMPRESSION, so a cached file may predate a change of default
+    root_specs: dict[str, list[Any] | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -295,6 +298,27 @@ def resolve_source(source: str, mix: Mapping[str, tuple[str, dict[str, float], f
     return source
 
 
+def _spec_json(compression: str) -> list[Any] | None:
+    spec = compression_spec(compression)
+    return None if spec is None else [str(spec[0]).upper(), int(spec[1])]
+
+
+def _written_as(f: SampleFile, compression: str) -> bool:
+    """The cached ROOT file for ``compression`` exists and was written with its current spec
+    (a manifest from before specs were recorded: the file's own compression, as uproot reads it)."""
+    path = f.root.get(compression)
+    if path is None or not Path(path).exists():
+        return False
+    want = _spec_json(compression)
+    if compression not in f.root_specs:
+        import uproot
+
+        with uproot.open(path) as rf:
+            c = rf.file.compression
+        f.root_specs[compression] = None if c is None or c.level == 0 else [type(c).__name__.upper(), int(c.level)]
+    return f.root_specs[compression] == want
+
+
 def ensure_sample(
     n_events: int,
     directory: Path,
@@ -309,7 +333,9 @@ def ensure_sample(
 
     ``source``: "generator", "synthetic" or "auto" (generator if it has every
     process of ``mix``). Reuses files listed in ``manifest.json`` when the request
-    (event count, mix, seed, source) is unchanged; adds missing compressions.
+    (event count, mix, seed, source) is unchanged; adds missing compressions and rewrites
+    (same events) a file whose compression is no longer what its name stands for ("default"
+    after a change of ``samples.generator.io.ROOT_COMPRESSION``).
     """
     source = resolve_source(source, mix)
     request = {"n_events": n_events, "mix": {k: list(v) for k, v in mix.items()}, "seed": seed, "source": source}
@@ -323,11 +349,12 @@ def ensure_sample(
 
     for i, (name, (process, params, frac)) in enumerate(mix.items()):
         f = files.get(name)
-        missing = [c for c in compressions if f is None or not Path(f.root.get(c, "/nonexistent")).exists()]
+        missing = [c for c in compressions if f is None or not _written_as(f, c)]
         need_pq = parquet and (f is None or f.parquet is None or not Path(f.parquet).exists())
         if not missing and not need_pq:
             continue
-        existing = [Path(p) for p in (f.root.values() if f else []) if Path(p).exists()]
+        existing = [Path(p) for c, p in (f.root.items() if f else []) if c not in missing and Path(p).exists()]
+        existing += [Path(p) for c, p in (f.root.items() if f else []) if c in missing and Path(p).exists()]
         if f is not None and existing:
             # Same events, another compression: read back instead of generating again.
             from samples.generator import io
@@ -339,6 +366,7 @@ def ensure_sample(
             f = SampleFile(name, process, dict(params), len(columns["event"]), n_gen, xsec, source)
         for comp in missing:
             f.root[comp] = str(write_root(columns, directory / comp / f"{name}.root", comp))
+            f.root_specs[comp] = _spec_json(comp)
         if need_pq:
             f.parquet = str(write_parquet(columns, directory / "parquet" / f"{name}.parquet"))
         files[name] = f
