@@ -105,6 +105,12 @@ def generate_component(
             chunk_size=chunk_size,
             mc=True,
         )
+        w = s.columns.get("weight")
+        if w is not None and not np.all(w == 1):
+            raise ValueError(
+                f"pseudo-data: process {comp.process!r} generates weighted events, which are not data-like; "
+                "use mode: resample (draws events in proportion to their weights) or an unweighted process"
+            )
         take = min(need, s.n_events)
         parts.append(take_events(s.columns, np.arange(take)))
         have += take
@@ -121,7 +127,10 @@ def resample_component(
 ) -> tuple[dict[str, np.ndarray], int]:
     """Unweighted events drawn with replacement from the component's MC pool.
 
-    N ~ Poisson(sigma * eff_filter * eff_skim * L) with eff_skim measured on the pool.
+    N ~ Poisson(sigma * eff_filter * eff_skim * L) with eff_skim measured on the pool. A weighted
+    pool (importance-sampled generation, E[weight] = 1 per generated event) enters with its weights:
+    eff_skim is the weighted fraction and each event is drawn with probability proportional to its
+    weight, so the pseudo-data are unweighted and follow the same distributions.
     Because the background template is made from the same pool, the pseudo-data
     scatter around it exactly like Poisson data around a perfect model; what is
     lost is independence from the pool's own statistical fluctuations (say so
@@ -133,11 +142,15 @@ def resample_component(
     pool = pipeline.concat_columns([io.read_root(f) for f in comp.pool_files])
     n_pool = int(pool["event"].shape[0])
     keep = np.flatnonzero(SKIMS[skim](pool)) if skim else np.arange(n_pool)
-    eff_skim = keep.size / n_pool if n_pool else 0.0
+    w = np.asarray(pool.get("weight", np.ones(n_pool)), dtype=np.float64)[keep]
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ValueError(f"pseudo-data: pool of {comp.process!r} ({comp.pool_files}) has negative or non-finite weights")
+    eff_skim = w.sum() / n_pool if n_pool else 0.0
     n = int(rng.poisson(comp.xsec_fb * comp.filter_efficiency * eff_skim * lumi_fb))
     if n and keep.size == 0:
         raise ValueError(f"pseudo-data: pool of {comp.process!r} has no event passing the skim")
-    return take_events(pool, rng.choice(keep, size=n, replace=True)) if n else {}, n
+    prob = None if np.all(w == 1) else w / w.sum()  # unweighted pools: the plain uniform draw
+    return take_events(pool, rng.choice(keep, size=n, replace=True, p=prob)) if n else {}, n
 
 
 def make_pseudodata(

@@ -15,6 +15,7 @@ from samples.generator.truth import TruthEvents
 EXPECTED = {
     "mumu", "tautau", "ee", "gg", "eemumu", "eeee", "eetautau", "mumumumu", "mumutautau",
     "uu", "dd", "ss", "cc", "gnunu",
+    "tautau_mu",  # tautau with tau -> mu nu nu enriched and weighted back (tests/test_tau_bias.py)
 }  # fmt: skip
 
 

@@ -133,6 +133,7 @@ def register(p: Process) -> Process:
 for _name, _doc in {
     "mumu": "e+e- -> mu+mu-(gamma)",
     "tautau": "e+e- -> tau+tau-(gamma)",
+    "tautau_mu": "e+e- -> tau+tau-(gamma), tau -> mu nu nu enriched, weighted events",
     "ee": "e+e- -> e+e-(gamma) Bhabha, 10 < theta* < 170 deg",
     "gg": "e+e- -> gamma gamma(gamma)",
     "eemumu": "e+e- -> e+e-mu+mu- (two-photon), W > 0.5 GeV",
