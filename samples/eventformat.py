@@ -36,7 +36,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     _c("beam_px", "float64", "GeV", "e+e- initial-state momentum x (crossing angle boost)"),
     _c("beam_py", "float64", "GeV", "e+e- initial-state momentum y"),
     _c("beam_pz", "float64", "GeV", "e+e- initial-state momentum z"),
-    _c("weight", "float32", "", "generator event weight (1 for unweighted samples)"),
+    _c("weight", "float32", "", "generator event weight (1 unless importance-sampled; mean 1)"),
     # Trigger bits emulated from reconstructed objects (names follow the
     # Belle II GDL low-multiplicity lines quoted in seed 002).
     _c("trg_ffo", "bool", "", "CDC two-track trigger: >= 2 tracks with pT > 0.3 GeV, opening > 90 deg"),
