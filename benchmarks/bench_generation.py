@@ -3,7 +3,9 @@
 For mu mu(gamma) and tau tau(gamma): the whole pipeline (beams, generator, lab
 boost, vertices, detector, triggers; no generator-level filter, no file
 writing), timed in CPU seconds of one process pinned to one core, best of
-``--repeat``. Also prints the split generator-only / pipeline+detector.
+``--repeat``, after a warm-up that loads the numba kernels (compiled once per
+checkout, then cached). Also prints the split: generator only, generator + beams
++ lab boost + vertices, detector only.
 
     python -m benchmarks.bench_generation [--n 200000] [--repeat 3]
 """
@@ -38,6 +40,8 @@ def cpu_best(fn, repeat: int) -> float:
 
 
 def bench(process: str, n: int, repeat: int) -> dict:
+    # Warm-up: load (or, on a fresh clone, compile) the cached numba kernels once, outside the timing.
+    pipeline.generate(process, 1000, seed=0, filter_name=None)
     gen = registry.get(process).generator()
     rng = np.random.default_rng(1)
     beams = sample_beams(n, rng)

@@ -164,6 +164,108 @@ def check_truth(truth: TruthEvents, process: str, n: int) -> None:
         raise ValueError(f"generator {process!r}: a mother index points outside its event")
 
 
+@numba.njit(cache=True)
+def _lab_and_vertices(
+    rng, offsets, px, py, pz, E, mother, ctau, electron, total, ip_sigma, out_p, out_v
+) -> bool:  # pragma: no cover - numba
+    """CMS -> lab (rotation of +z onto the CMS e- direction, then the boost) and production
+    vertices, event by event. Returns False, before drawing anything, unless every mother
+    precedes its daughters (the caller then takes the general path).
+
+    Same transformation as Beams.to_lab and the same vertex model as assign_vertices:
+    primaries at the smeared IP, daughters at the mother's decay point, flight
+    Exp(1) * c tau * p / m along the mother's lab momentum."""
+    n = offsets.size - 1
+    for ev in range(n):
+        for i in range(offsets[ev], offsets[ev + 1]):
+            if mother[i] >= i - offsets[ev]:
+                return False
+    decay = np.empty((3, px.size))  # decay point of every particle (its daughters' vertex)
+    for ev in range(n):
+        te = total[ev, 3]
+        bx, by, bz = total[ev, 0] / te, total[ev, 1] / te, total[ev, 2] / te
+        b2 = bx * bx + by * by + bz * bz
+        g = 1.0 / np.sqrt(1.0 - b2)
+        k = g * g / (g + 1.0)
+        # e- beam in the CMS (boost by -beta), normalised: the generator's +z goes there.
+        ex, ey, ez = electron[ev, 0], electron[ev, 1], electron[ev, 2]
+        bp = -(bx * ex + by * ey + bz * ez)
+        coef = k * bp + g * electron[ev, 3]
+        ex, ey, ez = ex - coef * bx, ey - coef * by, ez - coef * bz
+        norm = np.sqrt(ex * ex + ey * ey + ez * ez)
+        nx, ny, nz = ex / norm, ey / norm, ez / norm
+        kz = 1.0 / (1.0 + nz)
+        r00, r01, r02 = 1.0 - nx * nx * kz, -nx * ny * kz, nx
+        r10, r11, r12 = -nx * ny * kz, 1.0 - ny * ny * kz, ny
+        r20, r21, r22 = -nx, -ny, nz
+        ipx = rng.normal(0.0, ip_sigma[0])
+        ipy = rng.normal(0.0, ip_sigma[1])
+        ipz = rng.normal(0.0, ip_sigma[2])
+        o = offsets[ev]
+        for i in range(o, offsets[ev + 1]):
+            x = r00 * px[i] + r01 * py[i] + r02 * pz[i]
+            y = r10 * px[i] + r11 * py[i] + r12 * pz[i]
+            z = r20 * px[i] + r21 * py[i] + r22 * pz[i]
+            e = E[i]
+            bpi = bx * x + by * y + bz * z
+            c = k * bpi + g * e
+            x, y, z, e = x + c * bx, y + c * by, z + c * bz, g * (e + bpi)
+            out_p[0, i], out_p[1, i], out_p[2, i], out_p[3, i] = x, y, z, e
+            m = mother[i]
+            if m < 0:
+                vx, vy, vz = ipx, ipy, ipz
+            else:
+                vx, vy, vz = decay[0, o + m], decay[1, o + m], decay[2, o + m]
+            out_v[0, i], out_v[1, i], out_v[2, i] = vx, vy, vz
+            if ctau[i] > 0.0:
+                mass = np.sqrt(max(e * e - (x * x + y * y + z * z), 0.0))
+                scale = ctau[i] / mass * rng.exponential() if mass > 0.0 else 0.0
+                vx, vy, vz = vx + x * scale, vy + y * scale, vz + z * scale
+            decay[0, i], decay[1, i], decay[2, i] = vx, vy, vz
+    return True
+
+
+def lab_with_vertices(truth: TruthEvents, beams: Beams, rng: np.random.Generator) -> TruthEvents:
+    """truth_to_lab + assign_vertices in one numba pass (the generators' mother-first order);
+    any other order goes through the two general functions."""
+    p = np.empty((4, truth.pdg.size))
+    v = np.empty((3, truth.pdg.size))
+    mothers_first = _lab_and_vertices(
+        rng,
+        truth.offsets,
+        np.ascontiguousarray(truth.px, dtype=np.float64),
+        np.ascontiguousarray(truth.py, dtype=np.float64),
+        np.ascontiguousarray(truth.pz, dtype=np.float64),
+        np.ascontiguousarray(truth.E, dtype=np.float64),
+        np.ascontiguousarray(truth.mother),
+        np.ascontiguousarray(truth.ctau, dtype=np.float64),
+        np.ascontiguousarray(beams.electron),
+        np.ascontiguousarray(beams.total),
+        np.array([C.IP_SIGMA_X, C.IP_SIGMA_Y, C.IP_SIGMA_Z]),
+        p,
+        v,
+    )
+    if not mothers_first:
+        lab = truth_to_lab(truth, beams)
+        assign_vertices(lab, rng)
+        return lab
+    return TruthEvents(
+        counts=truth.counts,
+        pdg=truth.pdg,
+        px=p[0],
+        py=p[1],
+        pz=p[2],
+        E=p[3],
+        mother=truth.mother,
+        ctau=truth.ctau,
+        final=truth.final,
+        event=truth.event,
+        vx=v[0],
+        vy=v[1],
+        vz=v[2],
+    )
+
+
 def generate_truth(
     process: str, n: int, rng: np.random.Generator, params: dict[str, Any] | None = None
 ) -> tuple[TruthEvents, Beams]:
@@ -174,9 +276,7 @@ def generate_truth(
     gen_kwargs = {k: v for k, v in params.items() if v is not None}
     truth = proc.generator()(n, rng, beams.sqrt_s, **gen_kwargs)
     check_truth(truth, process, n)
-    lab = truth_to_lab(truth, beams)
-    assign_vertices(lab, rng)
-    return lab, beams
+    return lab_with_vertices(truth, beams, rng), beams
 
 
 # --------------------------------------------------------------------- columns
@@ -203,6 +303,8 @@ def cast_columns(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def concat_columns(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     if not parts:
         raise ValueError("no chunks to concatenate")
+    if len(parts) == 1:
+        return dict(parts[0])
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -237,8 +339,9 @@ def generate(
         truth, beams = generate_truth(process, m, rng, params)
         mask = filt(truth, beams, **fopts) if filt is not None else np.ones(m, dtype=bool)
         idx = np.flatnonzero(mask)
-        truth = select_events(truth, mask)
-        beams = beams.take(idx)
+        if idx.size < m:  # without a filter (or when it keeps everything) nothing to copy
+            truth = select_events(truth, mask)
+            beams = beams.take(idx)
         cols = detector.simulate(truth, beams, rng, mc=mc)
         total = beams.total
         cols.update(

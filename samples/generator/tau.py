@@ -18,10 +18,12 @@ modes (together 89.7 %; K modes and 3pi pi0 are not modelled).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numba
 import numpy as np
 
 from samples import constants as C
@@ -120,57 +122,167 @@ def _resonance_sampler(kind: str) -> TabulatedSampler:
     return TabulatedSampler(m, np.nan_to_num(np.maximum(dens, 0.0)))
 
 
-def _at_rest(mass: np.ndarray) -> np.ndarray:
-    v = np.zeros((mass.shape[0], 4))
-    v[:, 3] = mass
-    return v
+# ------------------------------------------------------------------ numba kernel
+# Every tau is decayed at rest, mode by mode exactly as described in the module
+# docstring, then boosted with the tau's velocity: one pass, no per-mode temporaries.
+_MODE_E, _MODE_MU, _MODE_PI, _MODE_RHO, _MODE_3PRONG, _MODE_PI2PI0 = range(6)
 
 
-def _two_body(
-    rng: np.random.Generator, M: np.ndarray | float, m1, m2, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    ct, phi = L.random_directions(rng, n)
-    return L.two_body_decay_rest(np.broadcast_to(np.asarray(M, float), (n,)), m1, m2, ct, phi)
+# Four-vectors are addressed as (array, row, slot) -- a[i, j, 0:4] -- rather than as views:
+# a numba view costs a reference-count round trip, which dominated this kernel.
+@numba.njit(cache=True, inline="always")
+def _boost(a, i, j, bx, by, bz):  # pragma: no cover - numba
+    """In place: a particle at rest ends up with velocity (bx, by, bz) (formula of lorentz.boost)."""
+    b2 = bx * bx + by * by + bz * bz
+    g = 1.0 / math.sqrt(1.0 - b2)
+    bp = bx * a[i, j, 0] + by * a[i, j, 1] + bz * a[i, j, 2]
+    coef = g * g / (g + 1.0) * bp + g * a[i, j, 3]
+    a[i, j, 0] += coef * bx
+    a[i, j, 1] += coef * by
+    a[i, j, 2] += coef * bz
+    a[i, j, 3] = g * (a[i, j, 3] + bp)
 
 
-def _pi0_to_gg(rng: np.random.Generator, pi0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return L.decay_isotropic(rng, pi0, 0.0, 0.0)
+@numba.njit(cache=True, inline="always")
+def _boost_from_rest_of(a, i, j, p, pi, pj):  # pragma: no cover - numba
+    e = p[pi, pj, 3]
+    _boost(a, i, j, p[pi, pj, 0] / e, p[pi, pj, 1] / e, p[pi, pj, 2] / e)
 
 
-def _decay_at_rest(rng: np.random.Generator, mode: str, n: int) -> np.ndarray:
-    """Daughters (n, k, 4) of taus at rest for one mode, slot order as in _PDG."""
-    out = np.zeros((n, len(_PDG[mode]), 4))
-    if mode in ("e", "mu"):
-        m = C.M_E if mode == "e" else C.M_MU
-        e = _lepton_energy_sampler(m).sample(rng, n)
-        p = np.sqrt(np.maximum(e * e - m * m, 0.0))
-        ct, phi = L.random_directions(rng, n)
-        lep = L.from_mass(L.unit_vectors(ct, phi) * p[:, None], m)
-        nunu = -lep
-        nunu[:, 3] = M_TAU - e
-        nu_tau, nu_l = L.decay_isotropic(rng, nunu, 0.0, 0.0)
-        out[:, 0], out[:, 1], out[:, 2] = nu_tau, lep, nu_l
-    elif mode == "pi":
-        pi, nu = _two_body(rng, M_TAU, _M_PI, 0.0, n)
-        out[:, 0], out[:, 1] = nu, pi
-    elif mode == "rho":
-        mr = _resonance_sampler("rho").sample(rng, n)
-        rho, nu = _two_body(rng, M_TAU, mr, 0.0, n)
-        pi, pi0 = L.decay_isotropic(rng, rho, _M_PI, _M_PI0)
-        g1, g2 = _pi0_to_gg(rng, pi0)
-        out[:, 0], out[:, 1], out[:, 2], out[:, 3], out[:, 4], out[:, 5] = nu, rho, pi, pi0, g1, g2
-    else:
-        ma = _resonance_sampler(mode).sample(rng, n)
-        a1, nu = _two_body(rng, M_TAU, ma, 0.0, n)
-        if mode == "3prong":
-            d1, d2, d3 = L.three_body_phase_space(rng, a1, _M_PI, _M_PI, _M_PI)
-            out[:, 0], out[:, 1], out[:, 2], out[:, 3], out[:, 4] = nu, a1, d1, d2, d3
+@numba.njit(cache=True, inline="always")
+def _mass(p, pi, pj):  # pragma: no cover - numba
+    m2 = p[pi, pj, 3] ** 2 - p[pi, pj, 0] ** 2 - p[pi, pj, 1] ** 2 - p[pi, pj, 2] ** 2
+    return math.sqrt(max(m2, 0.0))
+
+
+@numba.njit(cache=True, inline="always")
+def _set(a, i, j, p, ct, phi, e):  # pragma: no cover - numba
+    st = math.sqrt(max(1.0 - ct * ct, 0.0))
+    a[i, j, 0] = p * st * math.cos(phi)
+    a[i, j, 1] = p * st * math.sin(phi)
+    a[i, j, 2] = p * ct
+    a[i, j, 3] = e
+
+
+@numba.njit(cache=True, inline="always")
+def _pstar(M, m1, m2):  # pragma: no cover - numba
+    """Two-body momentum in the rest frame of M (Kallen function)."""
+    lam = (M * M - (m1 + m2) ** 2) * (M * M - (m1 - m2) ** 2)
+    return math.sqrt(max(lam, 0.0)) / (2.0 * M)
+
+
+@numba.njit(cache=True, inline="always")
+def _two_body_at_rest(rng, M, m1, m2, a, i, j1, b, k, j2):  # pragma: no cover - numba
+    """Isotropic M -> m1 m2 at rest into a[i, j1] and b[k, j2]; the first along the drawn direction."""
+    p = _pstar(M, m1, m2)
+    ct = rng.uniform(-1.0, 1.0)
+    phi = rng.uniform(0.0, 2.0 * math.pi)
+    _set(a, i, j1, p, ct, phi, math.sqrt(p * p + m1 * m1))
+    _set(b, k, j2, -p, ct, phi, math.sqrt(p * p + m2 * m2))
+
+
+@numba.njit(cache=True, inline="always")
+def _decay_isotropic(rng, p, pi, pj, m1, m2, a, i, j1, j2):  # pragma: no cover - numba
+    """Isotropic two-body decay of p[pi, pj] (lorentz.decay_isotropic) into a[i, j1], a[i, j2]."""
+    _two_body_at_rest(rng, _mass(p, pi, pj), m1, m2, a, i, j1, a, i, j2)
+    _boost_from_rest_of(a, i, j1, p, pi, pj)
+    _boost_from_rest_of(a, i, j2, p, pi, pj)
+
+
+@numba.njit(cache=True, inline="always")
+def _tabulated(rng, inv):  # pragma: no cover - numba
+    """TabulatedSampler.sample for one value (inverse-CDF table, linear interpolation)."""
+    u = rng.random() * (inv.size - 1)
+    k = int(u)
+    return inv[k] + (u - k) * (inv[k + 1] - inv[k])
+
+
+@numba.njit(cache=True)
+def _three_body(rng, o, t, m1, m2, m3, tmp):  # pragma: no cover - numba
+    """a1 in slot 1 -> slots 2, 3, 4: flat Dalitz plot (lorentz.three_body_phase_space, no weight)."""
+    M = _mass(o, t, 1)
+    while True:
+        a = rng.uniform((m1 + m2) ** 2, (M - m3) ** 2)
+        b = rng.uniform((m2 + m3) ** 2, (M - m1) ** 2)
+        sa = math.sqrt(a)
+        e2 = (a - m1 * m1 + m2 * m2) / (2.0 * sa)
+        e3 = (M * M - a - m3 * m3) / (2.0 * sa)
+        q2 = math.sqrt(max(e2 * e2 - m2 * m2, 0.0))
+        q3 = math.sqrt(max(e3 * e3 - m3 * m3, 0.0))
+        if (e2 + e3) ** 2 - (q2 + q3) ** 2 <= b <= (e2 + e3) ** 2 - (q2 - q3) ** 2:
+            break
+    m23 = math.sqrt(b)
+    _two_body_at_rest(rng, M, m1, m23, o, t, 2, tmp, 0, 0)
+    _two_body_at_rest(rng, m23, m2, m3, o, t, 3, o, t, 4)
+    _boost_from_rest_of(o, t, 3, tmp, 0, 0)
+    _boost_from_rest_of(o, t, 4, tmp, 0, 0)
+    for j in range(2, 5):
+        _boost_from_rest_of(o, t, j, o, t, 1)
+
+
+@numba.njit(cache=True)
+def _decay_kernel(rng, tau_p4, mode, inv_e, inv_mu, inv_rho, inv_3prong, inv_pi2pi0, masses, o):
+    """Fill o (n, N_SLOTS, 4) with the daughters of every tau, slot order as in _PDG."""
+    m_tau, m_e, m_mu, m_pi, m_pi0 = masses[0], masses[1], masses[2], masses[3], masses[4]
+    tmp = np.empty((1, 1, 4))
+    o[:] = 0.0
+    for t in range(mode.size):
+        md = mode[t]
+        if md == _MODE_E or md == _MODE_MU:
+            m = m_e if md == _MODE_E else m_mu
+            e = _tabulated(rng, inv_e if md == _MODE_E else inv_mu)
+            p = math.sqrt(max(e * e - m * m, 0.0))
+            ct = rng.uniform(-1.0, 1.0)
+            phi = rng.uniform(0.0, 2.0 * math.pi)
+            _set(o, t, 1, p, ct, phi, math.sqrt(p * p + m * m))
+            for k in range(3):  # the two neutrinos recoil against the lepton
+                tmp[0, 0, k] = -o[t, 1, k]
+            tmp[0, 0, 3] = m_tau - e
+            _decay_isotropic(rng, tmp, 0, 0, 0.0, 0.0, o, t, 0, 2)
+        elif md == _MODE_PI:
+            _two_body_at_rest(rng, m_tau, m_pi, 0.0, o, t, 1, o, t, 0)
+        elif md == _MODE_RHO:
+            mr = _tabulated(rng, inv_rho)
+            _two_body_at_rest(rng, m_tau, mr, 0.0, o, t, 1, o, t, 0)
+            _decay_isotropic(rng, o, t, 1, m_pi, m_pi0, o, t, 2, 3)
+            _decay_isotropic(rng, o, t, 3, 0.0, 0.0, o, t, 4, 5)
         else:
-            d1, d2, d3 = L.three_body_phase_space(rng, a1, _M_PI, _M_PI0, _M_PI0)
-            g1, g2 = _pi0_to_gg(rng, d2)
-            g3, g4 = _pi0_to_gg(rng, d3)
-            for s, v in enumerate((nu, a1, d1, d2, d3, g1, g2, g3, g4)):
-                out[:, s] = v
+            three = md == _MODE_3PRONG
+            ma = _tabulated(rng, inv_3prong if three else inv_pi2pi0)
+            _two_body_at_rest(rng, m_tau, ma, 0.0, o, t, 1, o, t, 0)
+            m2 = m_pi if three else m_pi0
+            _three_body(rng, o, t, m_pi, m2, m2, tmp)
+            if not three:
+                _decay_isotropic(rng, o, t, 3, 0.0, 0.0, o, t, 5, 6)
+                _decay_isotropic(rng, o, t, 4, 0.0, 0.0, o, t, 7, 8)
+        e_tau = tau_p4[t, 3]
+        bx, by, bz = tau_p4[t, 0] / e_tau, tau_p4[t, 1] / e_tau, tau_p4[t, 2] / e_tau
+        for j in range(o.shape[1]):
+            if o[t, j, 3] != 0.0:
+                _boost(o, t, j, bx, by, bz)
+
+
+_MASSES = np.array([M_TAU, C.M_E, C.M_MU, _M_PI, _M_PI0])
+
+
+def _inverse_cdf(sampler: TabulatedSampler) -> np.ndarray:
+    return sampler._inv  # the table TabulatedSampler.sample interpolates (same distribution)
+
+
+def _decay_all(rng: np.random.Generator, tau_p4: np.ndarray, mode: np.ndarray) -> np.ndarray:
+    out = np.empty((mode.size, N_SLOTS, 4))
+    _decay_kernel(
+        rng,
+        np.ascontiguousarray(tau_p4),
+        mode,
+        _inverse_cdf(_lepton_energy_sampler(C.M_E)),
+        _inverse_cdf(_lepton_energy_sampler(C.M_MU)),
+        _inverse_cdf(_resonance_sampler("rho")),
+        _inverse_cdf(_resonance_sampler("3prong")),
+        _inverse_cdf(_resonance_sampler("pi2pi0")),
+        _MASSES,
+        out,
+    )
     return out
 
 
@@ -195,14 +307,7 @@ def decay_taus(
         br = np.array([C.TAU_BR_PDG[m] if m in modes else 0.0 for m in TAU_MODES])
     cdf = np.cumsum(br) / br.sum()
     mode = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(TAU_MODES) - 1).astype(np.int8)
-    # Decay at rest mode by mode, boost each mode's occupied slots with its taus' velocity.
-    p4 = np.zeros((n, N_SLOTS, 4))
-    beta = tau_p4[:, :3] / tau_p4[:, 3:4]
-    for i, name in enumerate(TAU_MODES):
-        idx = np.flatnonzero(mode == i)
-        if idx.size:
-            d = _decay_at_rest(rng, name, idx.size)
-            p4[idx, : d.shape[1]] = L.boost(d, beta[idx][:, None, :])
+    p4 = _decay_all(rng, tau_p4, mode)
     valid = _VALID_T[mode]
     pdg = _PDG_T[mode]
     conj = (charge > 0)[:, None] & (pdg != 22) & (pdg != 111)
