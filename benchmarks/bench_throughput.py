@@ -281,6 +281,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "events": n_events,
             "per_sample": {k: v.n_events for k, v in sample.files.items()},
             "compression": args.compression,
+            "compression_spec": next(iter(sample.files.values())).root_specs.get(args.compression),
             "chunksize": chunksize,
             "branches": branches,
             "branch_bytes_compressed": comp_bytes,
@@ -319,7 +320,9 @@ def compression_study(sample: BenchSample, branches: list[str], chunksize: int, 
 
 def print_table(res: dict[str, Any]) -> None:
     s = res["sample"]
-    print(f"\nThroughput, {s['events']:,} events ({s['source']}), {s['compression']}, chunksize {s['chunksize']}, "
+    spec = s.get("compression_spec")
+    comp = f"{s['compression']} ({spec[0]}-{spec[1]})" if spec else s["compression"]
+    print(f"\nThroughput, {s['events']:,} events ({s['source']}), {comp}, chunksize {s['chunksize']}, "
           f"one core (cpu {res['pinned_cpu']}), median of {res['repeat']}")  # fmt: skip
     print(f"{'case':<16}{'events/s':>14}{'MB/s':>10}{'median s':>10}{'vs floor':>10}{'vs rdf':>9}{'ev/CPU-s':>14}")
     by = {t["name"]: t for t in res["timings"]}
@@ -346,7 +349,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, default=2 if quick else 3)
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs before the timed ones (per case)")
     ap.add_argument("--dask-repeat", type=int, default=None, help="repetitions of the dask cases (default --repeat)")
-    ap.add_argument("--chunksize", type=int, default=100_000)
+    ap.add_argument("--chunksize", type=int, default=None,
+                    help="entries per chunk (default: the project's, workflows.runoptions.RunOptions().chunksize)")  # fmt: skip
     ap.add_argument("--compression", default="default", choices=COMPRESSIONS)
     ap.add_argument("--compare-compressions", nargs="*", default=[], choices=COMPRESSIONS,
                     help="also time floor + b2dark on copies written with these compressions")  # fmt: skip
@@ -360,6 +364,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.chunksize is None:  # what `b2dark run` uses unless told otherwise
+        from workflows.runoptions import RunOptions
+
+        args.chunksize = RunOptions().chunksize
     res = run(args)
     write_json(args.output, res)
     print_table(res)

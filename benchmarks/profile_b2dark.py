@@ -29,13 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compression", default="default", choices=COMPRESSIONS)
     ap.add_argument("--source", default="auto", choices=("auto", "generator", "synthetic"))
     ap.add_argument("--sample-dir", type=Path, default=None)
-    ap.add_argument("--chunksize", type=int, default=100_000)
+    ap.add_argument("--chunksize", type=int, default=None, help="default: RunOptions().chunksize")
     ap.add_argument("--maxchunks", type=int, default=None, help="chunks per sample (profile a part of a big sample)")
     ap.add_argument("--interval", type=float, default=0.0005, help="pyinstrument sampling interval [s]")
     ap.add_argument("--out", type=Path, default=BENCH_DIR / "profile")
     args = ap.parse_args(argv)
 
     from pyinstrument import Profiler
+
+    if args.chunksize is None:
+        from workflows.runoptions import RunOptions
+
+        args.chunksize = RunOptions().chunksize
 
     directory = args.sample_dir or BENCH_DIR / f"zprime_inv_{args.events}_{resolve_source(args.source)}"
     sample = ensure_sample(args.events, directory, compressions=(args.compression,), source=args.source)

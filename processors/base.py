@@ -120,6 +120,26 @@ def _fill(h, weight, **values) -> None:
     h.fill(*(values[ax.name] for ax in h.axes), weight=weight)
 
 
+def _fill_cutflow_binned(cf, sample: str, npass: dict[str, np.ndarray], one: np.ndarray, weight: np.ndarray) -> None:
+    """The cutflow fills of a chunk (raw and weighted, every region) in one call: per-bin sums
+    from np.bincount, which adds in event order like a per-event fill, so the bins are the same."""
+    if not npass:
+        return
+    n_bins = MAX_CUTS + 1
+    sums = [np.bincount(np.asarray(n, dtype=np.int64), weights=w, minlength=n_bins)
+            for n in npass.values() for w in (one, weight)]  # fmt: skip
+    # one row of n_bins per (region, kind), in the order of sums
+    regions = np.repeat(np.array(list(npass), dtype=str), 2 * n_bins)
+    kinds = np.tile(np.repeat(np.array(["raw", "weighted"]), n_bins), len(npass))
+    _fill(cf, weight=np.concatenate(sums), sample=sample, region=regions, npass=np.tile(np.arange(n_bins), len(sums)),
+          kind=kinds)  # fmt: skip
+
+
+def _mask_of(values: Any, mask: Any) -> Any:
+    """``values[mask]`` (a plain number stays as it is)."""
+    return values if isinstance(values, (int, float, np.number)) else values[mask]
+
+
 def _mask(m: Any) -> Any:
     """Per-event bool mask without missing values (numpy in eager mode)."""
     return as_columns(ak.fill_none(m, False) if isinstance(m, ak.Array) else m, False, bool)
@@ -245,11 +265,13 @@ class SearchProcessor(processor.ProcessorABC):
         keep = ~_mask(res.signal_region) if blind else None
         region_masks = self._region_masks(res)
         self._fill_all(hists, specs, res, region_masks, weight, sample, NOMINAL, keep, with_weight_variations=not is_data)
-        for rname, region in res.regions.items():
-            npass = self._npass(region, keep)
-            cf = hists["__cutflow__"]
-            _fill(cf, weight=one, sample=sample, region=rname, npass=npass, kind="raw")
-            _fill(cf, weight=weight, sample=sample, region=rname, npass=npass, kind="weighted")
+        npass = {rname: self._npass(region, keep) for rname, region in res.regions.items()}
+        if dask_mode:
+            for rname, n in npass.items():
+                _fill(hists["__cutflow__"], weight=one, sample=sample, region=rname, npass=n, kind="raw")
+                _fill(hists["__cutflow__"], weight=weight, sample=sample, region=rname, npass=n, kind="weighted")
+        else:
+            _fill_cutflow_binned(hists["__cutflow__"], sample, npass, one, weight)
         if res.eventlist and (is_data or not dask_mode):
             sel = region_masks[res.eventlist_region or next(iter(res.regions))]
             if keep is not None:
@@ -320,14 +342,16 @@ class SearchProcessor(processor.ProcessorABC):
                 mask = mask & _mask(f.mask)
             if keep is not None:
                 mask = mask & keep
-            wsets = [(syst_name, weight)]
+            # select first, then vary: (w * r)[mask] == w[mask] * r[mask], on fewer entries
+            w_nom = weight[mask]
+            wsets = [(syst_name, w_nom)]
             if with_weight_variations and spec.syst:
-                wsets += [(n, weight * r) for n, r in res.weight_variations.items()]
-            for syst, w in wsets:
+                wsets += [(n, w_nom * _mask_of(r, mask)) for n, r in res.weight_variations.items()]
+            selected = {axis_name: values[mask] for axis_name, values in f.values.items()}
+            for syst, w_sel in wsets:
                 kwargs = {}
-                w_sel = w[mask]
-                for axis_name, values in f.values.items():
-                    kwargs[axis_name], w_fill = _flat(values[mask], w_sel)
+                for axis_name, values in selected.items():
+                    kwargs[axis_name], w_fill = _flat(values, w_sel)
                 if spec.syst:
                     kwargs["syst"] = syst
                 _fill(hists[f.hist], weight=w_fill, sample=sample, **kwargs)
@@ -342,8 +366,15 @@ class SearchProcessor(processor.ProcessorABC):
         cap = None
         for i, (name, mask) in enumerate(region.cuts):
             m = _mask(mask)
-            running = m if running is None else running & m
-            npass = running * 1 if npass is None else npass + running * 1
+            if running is None:
+                running = m.copy() if isinstance(m, np.ndarray) else m
+                npass = running * 1
+            elif isinstance(running, np.ndarray):  # eager: in place, no temporaries
+                np.logical_and(running, m, out=running)
+                npass += running
+            else:
+                running = running & m
+                npass = npass + running * 1
             if name == region.blind_from:
                 cap = i
         if keep is not None and cap is not None:

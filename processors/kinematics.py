@@ -41,6 +41,8 @@ def as_columns(a: Any, fill: float = 0.0, dtype: type = np.float64) -> Any:
         return a
     if a.ndim > 1:
         return a
+    if isinstance(a.layout, ak.contents.NumpyArray):  # no missing values (ak.fill_none costs ~1 ms a call)
+        return ak.to_numpy(a).astype(dtype, copy=False)
     return ak.to_numpy(ak.fill_none(a, fill)).astype(dtype, copy=False)
 
 
@@ -67,6 +69,10 @@ class P4:
         """A massless four-vector (photon) from its energy and direction."""
         st = np.sin(theta)
         return cls(e * st * np.cos(phi), e * st * np.sin(phi), e * np.cos(theta), e)
+
+    def take(self, rows: Any) -> P4:
+        """The four-vectors of a subset of the events (numpy index)."""
+        return P4(self.x[rows], self.y[rows], self.z[rows], self.t[rows])
 
     def __add__(self, o: P4) -> P4:
         return P4(self.x + o.x, self.y + o.y, self.z + o.z, self.t + o.t)
@@ -119,7 +125,10 @@ def beam_p4(events: Any) -> P4:
 def boost(p: P4, bx: Any, by: Any, bz: Any) -> P4:
     """Lorentz boost of ``p`` by velocity (bx, by, bz)."""
     b2 = bx * bx + by * by + bz * bz
-    gamma = 1.0 / np.sqrt(1.0 - b2)
+    return _boost(p, bx, by, bz, b2, 1.0 / np.sqrt(1.0 - b2))
+
+
+def _boost(p: P4, bx: Any, by: Any, bz: Any, b2: Any, gamma: Any) -> P4:
     bp = bx * p.x + by * p.y + bz * p.z
     k = (gamma - 1.0) * bp / b2 + gamma * p.t
     return P4(p.x + k * bx, p.y + k * by, p.z + k * bz, gamma * (p.t + bp))
@@ -130,14 +139,40 @@ def to_cms(p: P4, beam: P4) -> P4:
     return boost(p, -beam.x / beam.t, -beam.y / beam.t, -beam.z / beam.t)
 
 
+@dataclass(frozen=True)
+class CMSFrame:
+    """The per-event boost into the e+e- rest frame, prepared once for several vectors:
+    ``CMSFrame.of(beam).to_cms(p)`` is ``to_cms(p, beam)``, number for number."""
+
+    bx: Any
+    by: Any
+    bz: Any
+    b2: Any
+    gamma: Any
+
+    @classmethod
+    def of(cls, beam: P4) -> CMSFrame:
+        bx, by, bz = -beam.x / beam.t, -beam.y / beam.t, -beam.z / beam.t
+        b2 = bx * bx + by * by + bz * bz
+        return cls(bx, by, bz, b2, 1.0 / np.sqrt(1.0 - b2))
+
+    def to_cms(self, p: P4) -> P4:
+        return _boost(p, self.bx, self.by, self.bz, self.b2, self.gamma)
+
+    def take(self, rows: Any) -> CMSFrame:
+        """The frames of a subset of the events (numpy index)."""
+        return CMSFrame(self.bx[rows], self.by[rows], self.bz[rows], self.b2[rows], self.gamma[rows])
+
+
 def sqrt_s(beam: P4) -> Any:
     return np.sqrt(beam.mass2)
 
 
-def electron_beam_axis_cms(beam: P4) -> tuple[Any, Any, Any]:
+def electron_beam_axis_cms(beam: P4, frame: CMSFrame | None = None) -> tuple[Any, Any, Any]:
     """Unit vector of the nominal e- beam direction in each event's CMS."""
     one = 0.0 * beam.t + 1.0
-    her = to_cms(P4(_HER[0] * one, _HER[1] * one, _HER[2] * one, _HER[3] * one), beam)
+    her = P4(_HER[0] * one, _HER[1] * one, _HER[2] * one, _HER[3] * one)
+    her = to_cms(her, beam) if frame is None else frame.to_cms(her)
     n = her.p
     return her.x / n, her.y / n, her.z / n
 
@@ -155,9 +190,11 @@ def angle(a: P4, b: P4) -> Any:
     return np.arccos(cos_angle(a.x, a.y, a.z, b.x, b.y, b.z))
 
 
-def opening_angle_cms(a: P4, b: P4, beam: P4) -> Any:
-    """3D opening angle [rad] in the CMS."""
-    return angle(to_cms(a, beam), to_cms(b, beam))
+def opening_angle_cms(a: P4, b: P4, beam: P4, frame: CMSFrame | None = None) -> Any:
+    """3D opening angle [rad] in the CMS (``frame``: ``CMSFrame.of(beam)`` if already made)."""
+    if frame is None:
+        return angle(to_cms(a, beam), to_cms(b, beam))
+    return angle(frame.to_cms(a), frame.to_cms(b))
 
 
 def cos_theta_cms(p: P4, beam: P4) -> Any:
@@ -171,16 +208,20 @@ def recoil(beam: P4, system: P4) -> P4:
     return beam - system
 
 
-def recoil_mass2(beam: P4, system: P4) -> Any:
-    """M^2_recoil = s + M^2 - 2 sqrt(s) E*_system (the paper's formula, E* in the CMS)."""
+def recoil_mass2(beam: P4, system: P4, system_cms: P4 | None = None) -> Any:
+    """M^2_recoil = s + M^2 - 2 sqrt(s) E*_system (the paper's formula, E* in the CMS;
+    ``system_cms``: ``to_cms(system, beam)`` if already computed)."""
     s = beam.mass2
-    return s + system.mass2 - 2.0 * np.sqrt(s) * to_cms(system, beam).t
+    c = to_cms(system, beam) if system_cms is None else system_cms
+    return s + system.mass2 - 2.0 * np.sqrt(s) * c.t
 
 
-def recoil_theta_cms(beam: P4, system: P4) -> Any:
-    """Polar angle [rad] of the recoil momentum in the CMS (direction of -p*_system)."""
-    c = to_cms(system, beam)
-    return np.arccos(cos_angle(-c.x, -c.y, -c.z, *electron_beam_axis_cms(beam)))
+def recoil_theta_cms(beam: P4, system: P4, system_cms: P4 | None = None, e_axis: tuple | None = None) -> Any:
+    """Polar angle [rad] of the recoil momentum in the CMS (direction of -p*_system);
+    ``system_cms`` / ``e_axis`` (``electron_beam_axis_cms(beam)``) if already computed."""
+    c = to_cms(system, beam) if system_cms is None else system_cms
+    axis = electron_beam_axis_cms(beam) if e_axis is None else e_axis
+    return np.arccos(cos_angle(-c.x, -c.y, -c.z, *axis))
 
 
 def helicity_cos(daughter: P4, parent: P4, beam: P4) -> Any:
@@ -267,14 +308,59 @@ def nth_field(objects: Any, i: int, name: str, fill: float = np.nan) -> Any:
 
 
 @numba.njit(cache=True)
-def _argmax_kernel(offsets, values, out):  # pragma: no cover - numba
+def _argmax_kernel(starts, stops, values, out):  # pragma: no cover - numba
     """First index of the maximum per event (-1 if empty), as ak.argmax picks it."""
     for i in range(len(out)):
         best = -1
-        for j in range(offsets[i], offsets[i + 1]):
+        for j in range(starts[i], stops[i]):
             if best < 0 or values[j] > values[best]:
                 best = j
         out[i] = best
+
+
+class Jagged:
+    """An eager jagged record array (e.g. ``events.Track``) as offsets + flat numpy fields,
+    each field flattened once: per-event picks by index arithmetic, for all events or a
+    subset (``rows``), with the numbers the padded awkward expressions give."""
+
+    def __init__(self, objects: ak.Array) -> None:
+        self.objects = objects
+        self.counts = ak.to_numpy(ak.num(objects, axis=1)).astype(np.int64, copy=False)
+        self.offsets = np.zeros(len(self.counts) + 1, dtype=np.int64)
+        np.cumsum(self.counts, out=self.offsets[1:])
+        self._flat: dict[str, np.ndarray] = {}
+
+    def flat(self, name: str) -> np.ndarray:
+        """The field's flat content (its own dtype)."""
+        if name not in self._flat:
+            self._flat[name] = ak.to_numpy(ak.flatten(self.objects[name], axis=1))
+        return self._flat[name]
+
+    def nth(self, name: str, i: int, fill: float = 0.0, rows: np.ndarray | None = None) -> np.ndarray:
+        """Field ``name`` of the ``i``-th object of each event (of ``rows``), ``fill`` where
+        absent, in the field's own dtype (``fill`` may promote it)."""
+        flat = self.flat(name)
+        starts, counts = (self.offsets[:-1], self.counts) if rows is None else (self.offsets[rows], self.counts[rows])
+        has = counts > i
+        if has.all():  # e.g. preselected two-track events: nothing to fill (same dtype as np.where gives)
+            vals = flat[starts + i]
+            return vals.astype(np.result_type(vals, fill), copy=False)
+        vals = flat[np.where(has, starts + i, 0)] if len(flat) else np.zeros(len(counts), dtype=flat.dtype)
+        return np.where(has, vals, fill)
+
+    def leading_by(self, key: str, names: tuple[str, ...], fill: float = 0.0,
+                   rows: np.ndarray | None = None) -> tuple[np.ndarray, ...]:  # fmt: skip
+        """:func:`leading_by` for all events or ``rows``."""
+        starts, stops = (self.offsets[:-1], self.offsets[1:]) if rows is None else (self.offsets[rows], self.offsets[rows + 1])
+        best = np.empty(len(starts), dtype=np.int64)
+        _argmax_kernel(starts, stops, self.flat(key), best)
+        has = best >= 0
+        out = []
+        for n in names:
+            flat = self.flat(n)
+            vals = flat[np.where(has, best, 0)] if len(flat) else np.zeros(len(best), dtype=flat.dtype)
+            out.append(np.where(has, vals, fill).astype(np.float64, copy=False))
+        return tuple(out)
 
 
 def leading_by(objects: Any, key: str, names: tuple[str, ...], fill: float = 0.0) -> tuple[Any, ...]:
@@ -284,15 +370,4 @@ def leading_by(objects: Any, key: str, names: tuple[str, ...], fill: float = 0.0
         best = ak.argmax(objects[key], axis=1, keepdims=True)
         cols = [as_columns(ak.firsts(objects[n][best]), fill) for n in names]
         return tuple(ak.fill_none(c, fill) if _is_dask(c) else c for c in cols)
-    counts = ak.to_numpy(ak.num(objects, axis=1))
-    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    best = np.empty(len(counts), dtype=np.int64)
-    _argmax_kernel(offsets, ak.to_numpy(ak.flatten(objects[key], axis=1)), best)
-    has = best >= 0
-    out = []
-    for n in names:
-        flat = ak.to_numpy(ak.flatten(objects[n], axis=1))
-        vals = flat[np.where(has, best, 0)] if len(flat) else np.zeros(len(best), dtype=flat.dtype)
-        out.append(np.where(has, vals, fill).astype(np.float64, copy=False))
-    return tuple(out)
+    return Jagged(objects).leading_by(key, names, fill)

@@ -36,10 +36,14 @@ def from_ip(tracks, d0_max: float = C.TRACK_IP_D0_MAX, z0_max: float = C.TRACK_I
 
 
 def n_from_ip(tracks, d0_max: float = C.TRACK_IP_D0_MAX, z0_max: float = C.TRACK_IP_Z0_MAX):
-    """Per event: the number of prompt tracks (:func:`from_ip`); numpy int64 in eager mode."""
-    if not K.is_eager(tracks):
+    """Per event: the number of prompt tracks (:func:`from_ip`); numpy int64 in eager mode
+    (``tracks`` may be a :class:`kinematics.Jagged` view)."""
+    if isinstance(tracks, K.Jagged):
+        offsets, d0, z0 = tracks.offsets, tracks.flat("d0"), tracks.flat("z0")
+    elif not K.is_eager(tracks):
         return K.as_columns(ak.sum(from_ip(tracks, d0_max, z0_max), axis=1), 0, np.int64)
-    offsets, (d0, z0) = _flat_fields(tracks, ("d0", "z0"))
+    else:
+        offsets, (d0, z0) = _flat_fields(tracks, ("d0", "z0"))
     running = np.zeros(len(d0) + 1, dtype=np.int64)
     np.cumsum((np.abs(d0) < d0_max) & (np.abs(z0) < z0_max), out=running[1:])
     return running[offsets[1:]] - running[offsets[:-1]]
@@ -141,12 +145,18 @@ class PhotonVeto:
     a numba loop that repeats the jagged version's float arithmetic operation by
     operation -- so the decisions are identical (tests/test_selections.py checks it).
     Dask arrays use :func:`photon_veto_awkward`.
+
+    ``rows`` (eager): the veto will only be asked for these events of the chunk; the
+    objects of the others are left out of the preparation. ``photons`` may be a
+    :class:`kinematics.Jagged` view of them (its flat fields are reused).
     """
 
     def __init__(
         self, photons, klm, *, cone_deg: float = 15.0, photon_min_energy: float = 0.1,
-        extra_energy_max: float = 0.5, use_klm_in_ecl_gaps: bool = True,
+        extra_energy_max: float = 0.5, use_klm_in_ecl_gaps: bool = True, rows: np.ndarray | None = None,
     ) -> None:  # fmt: skip
+        view = photons if isinstance(photons, K.Jagged) else None  # eager: fields flattened once, shared
+        photons = photons.objects if view is not None else photons
         self.photons, self.klm = photons, (klm if use_klm_in_ecl_gaps else None)
         self.options = dict(
             cone_deg=cone_deg, photon_min_energy=photon_min_energy,
@@ -156,20 +166,24 @@ class PhotonVeto:
         if not self.fast:
             return
         self.cos_max = np.cos(cone_deg * DEG)
-        offsets, (e, theta, phi) = _flat_fields(photons, ("E", "theta", "phi"))
+        offsets, (e, theta, phi) = _flat_fields(photons if view is None else view, ("E", "theta", "phi"))
         # the same numpy ufuncs on the flat content as awkward applies (float32 vs Python float: float32)
-        self.extra_ok = _sum_float32(offsets, e) <= extra_energy_max
-        self.gamma = _Directions(offsets, theta, phi, e > photon_min_energy)
+        self.extra_energy = _sum_float32(offsets, e)  # = K.extra_energy(photons)
+        self.extra_ok = self.extra_energy <= extra_energy_max
+        self.gamma = _Directions(offsets, theta, phi, _of_rows(offsets, rows, e > photon_min_energy))
         self.klm_dirs = None
         if self.klm is not None:
             k_offsets, (k_theta, k_phi) = _flat_fields(klm, ("theta", "phi"))
-            self.klm_dirs = _Directions(k_offsets, k_theta, k_phi, in_ecl_gap(k_theta))
+            self.klm_dirs = _Directions(k_offsets, k_theta, k_phi, _of_rows(k_offsets, rows, in_ecl_gap(k_theta)))
 
     def __call__(self, recoil_theta, recoil_phi, rows: np.ndarray | None = None):
         """Per-event pass flag for the recoil direction (lab theta, phi per event); with
         ``rows`` (eager only) for those events of the chunk, the axis given for them only."""
         if not self.fast or K._is_dask(recoil_theta):
-            return photon_veto_awkward(self.photons, self.klm, recoil_theta, recoil_phi, **self.options)
+            if rows is None:
+                return photon_veto_awkward(self.photons, self.klm, recoil_theta, recoil_phi, **self.options)
+            klm = None if self.klm is None else self.klm[rows]
+            return photon_veto_awkward(self.photons[rows], klm, recoil_theta, recoil_phi, **self.options)
         # the per-event axis, as K.within_cone computes it (float64 per event)
         bx, by, bz = K.unit_from_angles(K.as_columns(recoil_theta, np.nan), K.as_columns(recoil_phi, np.nan))
         if rows is None:
@@ -186,7 +200,9 @@ class PhotonVeto:
 
 def _flat_fields(objects, names: tuple[str, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Offsets and flat numpy contents of fields of a jagged record array (stored fields,
-    not behaviour properties)."""
+    not behaviour properties), or of a :class:`kinematics.Jagged` view (flattened once)."""
+    if isinstance(objects, K.Jagged):
+        return objects.offsets, [objects.flat(n) for n in names]
     counts = ak.to_numpy(ak.num(objects, axis=1))
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -210,31 +226,41 @@ def _sum_float32(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out.astype(np.float64)
 
 
+def _of_rows(offsets: np.ndarray, rows: np.ndarray | None, use: np.ndarray) -> np.ndarray:
+    """``use`` (per object) and-ed with "the object's event is one of ``rows``"."""
+    if rows is None:
+        return use
+    in_rows = np.zeros(len(offsets) - 1, dtype=bool)
+    in_rows[rows] = True
+    return use & np.repeat(in_rows, np.diff(offsets))
+
+
 class _Directions:
-    """Unit vectors (and their squared norms, as K.cos_angle needs them) of jagged objects."""
+    """Unit vectors (and their squared norms, as K.cos_angle needs them) of the jagged
+    objects selected by ``use``; only those are kept (offsets re-counted)."""
 
     def __init__(self, offsets: np.ndarray, theta: np.ndarray, phi: np.ndarray, use: np.ndarray) -> None:
-        self.offsets = offsets
-        ux, uy, uz = K.unit_from_angles(theta, phi)
+        use = np.asarray(use, dtype=bool)
+        kept = np.zeros(len(use) + 1, dtype=np.int64)
+        np.cumsum(use, out=kept[1:])
+        self.offsets = kept[offsets]  # per event: where its kept objects start / stop
+        ux, uy, uz = K.unit_from_angles(theta[use], phi[use])
         self.ux, self.uy, self.uz = ux, uy, uz
         self.un2 = ux * ux + uy * uy + uz * uz
-        self.use = np.asarray(use, dtype=bool)
 
     def any_within(self, rows: np.ndarray, bx, by, bz, bn2, cos_max: float) -> np.ndarray:
         out = np.zeros(len(rows), dtype=bool)
         starts, stops = self.offsets[:-1][rows], self.offsets[1:][rows]
-        _any_within_cone(starts, stops, self.ux, self.uy, self.uz, self.un2, self.use, bx, by, bz, bn2, cos_max, out)
+        _any_within_cone(starts, stops, self.ux, self.uy, self.uz, self.un2, bx, by, bz, bn2, cos_max, out)
         return out
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _any_within_cone(starts, stops, ux, uy, uz, un2, use, bx, by, bz, bn2, cos_max, out):  # pragma: no cover - numba
-    """out[i] = any used object j in starts[i]:stops[i] has clip(cos angle(u_j, b_i)) > cos_max.
+def _any_within_cone(starts, stops, ux, uy, uz, un2, bx, by, bz, bn2, cos_max, out):  # pragma: no cover - numba
+    """out[i] = any object j in starts[i]:stops[i] has clip(cos angle(u_j, b_i)) > cos_max.
     Same operations, order and dtypes as K.cos_angle on (jagged float32, per-event float64)."""
     for i in range(len(out)):
         for j in range(starts[i], stops[i]):
-            if not use[j]:
-                continue
             dot = ux[j] * bx[i] + uy[j] * by[i] + uz[j] * bz[i]
             c = dot / np.sqrt(un2[j] * bn2[i])
             if c != c:  # NaN (zero vector): no comparison is True

@@ -33,6 +33,10 @@ assumption) as a shape variation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
 import awkward as ak
 import hist
 import numpy as np
@@ -101,24 +105,33 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         }
 
     @staticmethod
-    def _dimuon(beam: K.P4, t1: K.P4, t2: K.P4, veto) -> dict:
-        """The signal selection's per-event quantities (two tracks as muons); ``veto(theta, phi)``."""
+    def _dimuon(beam: K.P4, frame: K.CMSFrame, t1: K.P4, t2: K.P4, veto) -> dict:
+        """The signal selection's per-event quantities (two tracks as muons); ``frame`` =
+        ``K.CMSFrame.of(beam)``, ``veto(theta, phi, where)``. The photon veto follows the
+        barrel cut in every region that uses it, so it is evaluated only where the recoil is in
+        the barrel (False elsewhere); theta*_recoil is a template / event-list value, computed
+        only for signal-region events (NaN elsewhere, eager)."""
         pair = t1 + t2
+        pair_cms = frame.to_cms(pair)
         rec = K.recoil(beam, pair)
         rec_theta, rec_phi = rec.theta, rec.phi
-        opening = np.degrees(K.opening_angle_cms(t1, t2, beam))
-        m2 = K.recoil_mass2(beam, pair)
+        opening = np.degrees(K.opening_angle_cms(t1, t2, beam, frame))
+        m2 = K.recoil_mass2(beam, pair, pair_cms)
+        barrel = S.in_ecl_barrel(rec_theta, exclude_gap90=True)
+        veto_ok = veto(rec_theta, rec_phi, barrel)
+        not_b2b, in_range = opening < OPENING_ANGLE_MAX_DEG, (m2 >= M2_RANGE[0]) & (m2 < M2_RANGE[1])
+        sr = barrel & veto_ok & not_b2b & in_range
+        theta_cms = _on_events(sr, lambda take: K.recoil_theta_cms(
+            take(beam), take(pair), take(pair_cms), K.electron_beam_axis_cms(take(beam), take(frame))))  # fmt: skip
         return {
-            "beam": beam, "t1": t1, "t2": t2, "pair": pair, "m2": m2,
-            "theta_cms": K.recoil_theta_cms(beam, pair), "rec_theta": rec_theta, "opening": opening,
-            "barrel": S.in_ecl_barrel(rec_theta, exclude_gap90=True), "veto": veto(rec_theta, rec_phi),
-            "not_b2b": opening < OPENING_ANGLE_MAX_DEG, "in_range": (m2 >= M2_RANGE[0]) & (m2 < M2_RANGE[1]),
+            "beam": beam, "t1": t1, "t2": t2, "pair": pair, "m2": m2, "theta_cms": theta_cms, "rec_theta": rec_theta,
+            "opening": opening, "barrel": barrel, "veto": veto_ok, "not_b2b": not_b2b, "in_range": in_range, "sr": sr,
         }  # fmt: skip
 
     @staticmethod
-    def _veto(events) -> S.PhotonVeto:
+    def _veto(events, rows: np.ndarray | None = None, photons: K.Jagged | None = None) -> S.PhotonVeto:
         return S.PhotonVeto(
-            events.Photon, events.KLMCluster,
+            events.Photon if photons is None else photons, events.KLMCluster, rows=rows,
             cone_deg=PHOTON_VETO_CONE_DEG, photon_min_energy=PHOTON_VETO_MIN_E, extra_energy_max=EXTRA_ENERGY_MAX,
         )  # fmt: skip
 
@@ -139,109 +152,259 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
 
     def analyze_shape(self, events, variation: Variation, selection, nominal: SearchResult) -> SearchResult:
         """Only the signal-region templates (the syst hists), for the selected events: from
-        the track momenta and photon-veto inputs the nominal pass kept (eager chunks)."""
+        the track momenta, beam frames and photon-veto inputs the nominal pass kept (eager)."""
         c = nominal.cache
-        if not c:  # dask mode: the generic path
+        if not c or selection is None:  # dask mode (or no preselection): the generic path
             return super().analyze_shape(events, variation, selection, nominal)
-        rows = np.arange(len(c["beam"].t)) if selection is None else np.flatnonzero(selection)
-        s = variation.momentum_scale
-        beam = K.P4(*(getattr(c["beam"], k)[rows] for k in "xyzt"))
-        # the same numbers as scaling every track (float32 content * Python float) and picking
-        t1, t2 = (K.P4.from_pxpypzm(*((c[f"{i}{k}"][rows] * s).astype(np.float64) for k in ("px", "py", "pz")), M_MU)
-                  for i in (0, 1))  # fmt: skip
-        d = self._dimuon(beam, t1, t2, lambda th, ph: c["veto"](th, ph, rows))
+        selection = np.asarray(selection, dtype=bool)
+        sub = np.flatnonzero(selection[c["rows"]])  # positions among the nominal pass's rows
+        if len(sub) != np.count_nonzero(selection):  # not a subset of them: the generic path
+            return super().analyze_shape(events, variation, selection, nominal)
+        rows = c["rows"][sub]
+        beam = c["beam"].take(sub)
+        t1, t2 = _muons(c["raw"], variation.momentum_scale, sub)
+        d = self._dimuon(beam, c["frame"].take(sub), t1, t2, _veto_on(c["veto"], rows))
         sr = self._sr_region([("preselected", np.ones(len(rows), dtype=bool))], d)
         return SearchResult(regions={"sr": sr}, fills=self._template_fills(d), signal_region=None)
 
     def analyze(self, events, variation: Variation) -> SearchResult:
-        veto_of = self._veto(events)
-        beam, tracks = K.beam_p4(events), events.Track
-        cache = {}
-        if K.is_eager(tracks):  # keep the raw track momenta for the shape variations
-            cache = {f"{i}{k}": K.nth_column(tracks, i, k) for i in (0, 1) for k in ("px", "py", "pz")}
-            cache.update(beam=beam, veto=veto_of)
-        if cache and variation.momentum_scale == 1.0:  # the numbers K.nth gives, from the kept picks
-            t1, t2 = (K.P4.from_pxpypzm(*(cache[f"{i}{k}"].astype(np.float64) for k in ("px", "py", "pz")), M_MU)
-                      for i in (0, 1))  # fmt: skip
-        else:
-            t1, t2 = variation.nth_track(tracks, 0, M_MU), variation.nth_track(tracks, 1, M_MU)
-        d = self._dimuon(beam, t1, t2, veto_of)
-        pair, m2 = d["pair"], d["m2"]
-        theta_cms, rec_theta, opening = d["theta_cms"], d["rec_theta"], d["opening"]
-        barrel, veto, not_b2b, in_range = d["barrel"], d["veto"], d["not_b2b"], d["in_range"]
-        ntrk = K.as_columns(ak.num(tracks, axis=1), 0, np.int64)
-        n_ip = S.n_from_ip(tracks)
-        q1, q2 = K.nth_field(tracks, 0, "charge", 0), K.nth_field(tracks, 1, "charge", 0)
-        muid1, muid2 = K.nth_field(tracks, 0, "muonID", 0), K.nth_field(tracks, 1, "muonID", 0)
-        eid1, eid2 = K.nth_field(tracks, 0, "electronID", 0), K.nth_field(tracks, 1, "electronID", 0)
-
-        muid = (muid1 > MUON_ID_MIN) & (muid2 > MUON_ID_MIN)
-        is_e1, is_e2 = (eid1 > ELECTRON_ID_MIN) & (muid1 <= MUON_ID_MIN), (eid2 > ELECTRON_ID_MIN) & (muid2 <= MUON_ID_MIN)
-        is_mu1, is_mu2 = (muid1 > MUON_ID_MIN) & (eid1 <= ELECTRON_ID_MIN), (muid2 > MUON_ID_MIN) & (eid2 <= ELECTRON_ID_MIN)
-        emu = (is_e1 & is_mu2) | (is_mu1 & is_e2)
-        ee = is_e1 & is_e2
-
+        tracks = events.Track
         trigger = S.trigger(events, ["trg_ffo"])
+        eager = K.is_eager(tracks)
+        if eager:
+            trk = K.Jagged(tracks)
+            ntrk, n_ip = trk.counts, S.n_from_ip(trk)
+            charge_product = trk.nth("charge", 0, 0) * trk.nth("charge", 1, 0)
+        else:
+            ntrk = K.as_columns(ak.num(tracks, axis=1), 0, np.int64)
+            n_ip = S.n_from_ip(tracks)
+            charge_product = K.nth_field(tracks, 0, "charge", 0) * K.nth_field(tracks, 1, "charge", 0)
         two_tracks = (n_ip == 2) & (ntrk == 2)
-        opposite = (q1 * q2) < 0
+        opposite = charge_product < 0
         everything = ntrk >= 0
+        base_cuts = [("all", everything), ("trigger", trigger), ("two_ip_tracks_no_extra", two_tracks),
+                     ("opposite_charge", opposite)]  # fmt: skip
 
-        sr = self._sr_region(
-            [("all", everything), ("trigger", trigger), ("two_ip_tracks_no_extra", two_tracks),
-             ("opposite_charge", opposite), ("muon_id", muid)], d,
-        )  # fmt: skip
-        presel = Region(sr.cuts[:6])
+        # Every region starts with base_cuts, then splits by particle ID: "sr", "presel" and
+        # "mumugamma" need two muons, "emu" / "ee" an electron. In eager chunks the kinematics
+        # of each hypothesis are computed only for the events passing base_cuts and its ID and
+        # put back per event (False / NaN elsewhere): cutflows count consecutive cuts and every
+        # fill is inside its region, so no output changes.
+        if eager:
+            rows = np.flatnonzero(trigger & two_tracks & opposite)
+            ids = {(k, i): trk.nth(k, i, 0.0, rows).astype(np.float64) for k in ("muonID", "electronID") for i in (0, 1)}
+        else:
+            ids = {(k, i): K.nth_field(tracks, i, k, 0) for k in ("muonID", "electronID") for i in (0, 1)}
+        muid, emu, ee = _pid_hypotheses(ids)
+        if eager:
+            mu_rows, e_rows = rows[muid], rows[emu | ee]
+            photons, beam_all = K.Jagged(events.Photon), K.beam_p4(events)
+            veto_of = self._veto(events, rows[muid | emu | ee], photons)
+            mu_in = _eager_inputs(beam_all, trk, mu_rows, variation, veto_of, {k: v[muid] for k, v in ids.items()}, photons)
+            e_in = _eager_inputs(beam_all, trk, e_rows, variation, veto_of, {k: v[emu | ee] for k, v in ids.items()})
+            n = len(ntrk)
+            cut, on_mu, on_e = _ToChunk(rows, n), _ToChunk(mu_rows, n), _ToChunk(e_rows, n)
+            emu_e, ee_e = emu[emu | ee], ee[emu | ee]
+        else:
+            veto_of = self._veto(events)
+            mu_in = e_in = _lazy_inputs(events, tracks, variation, veto_of)
+            cut = on_mu = on_e = _Same()
+            emu_e, ee_e = emu, ee
 
+        # two muons
+        beam, frame, t1, t2 = mu_in.beam, mu_in.frame, mu_in.t1, mu_in.t2
+        d = self._dimuon(beam, frame, t1, t2, mu_in.veto)
+        pair, m2, opening = d["pair"], d["m2"], d["opening"]
         # mu mu gamma control sample: the hardest photon above 1 GeV, E*(mu mu gamma) ~ sqrt(s).
-        g_e, g_theta, g_phi = K.leading_by(events.Photon, "E", ("E", "theta", "phi"), 0.0)
-        gamma = K.P4.from_angles(g_e, g_theta, g_phi)
-        e_cms_mmg = K.to_cms(pair + gamma, beam).t
+        g_e, g_theta, g_phi = mu_in.photon
+        hard_photon = g_e > MUMUGAMMA_PHOTON_E_MIN
+        e_cms_mmg = _on_events(hard_photon, lambda take: take(frame).to_cms(
+            take(pair) + K.P4.from_angles(take(g_e), take(g_theta), take(g_phi))).t)  # fmt: skip
         mmg_window = (e_cms_mmg > MUMUGAMMA_ECMS_RANGE[0]) & (e_cms_mmg < MUMUGAMMA_ECMS_RANGE[1])
-        cr_mmg = Region([*sr.cuts[:5], ("hard_photon", g_e > MUMUGAMMA_PHOTON_E_MIN), ("ecms_window", mmg_window)])
+        # Values only the signal-region fills use: computed for its events (eager).
+        def on_sr(fn: Callable) -> Any:
+            return _on_events(d["sr"], fn)
+
+        p1, p2 = on_sr(lambda take: take(t1).p), on_sr(lambda take: take(t2).p)
+        # Per-muon ID uncertainty -> event weight ratio (both muons).
+        d1 = MUID_REL_UNC_HIGH_P + (MUID_REL_UNC_LOW_P - MUID_REL_UNC_HIGH_P) * (p1 < MUID_UNC_P_SPLIT)
+        d2 = MUID_REL_UNC_HIGH_P + (MUID_REL_UNC_LOW_P - MUID_REL_UNC_HIGH_P) * (p2 < MUID_UNC_P_SPLIT)
 
         # e mu and e e control samples: each track gets the mass its ID says.
-        m_1 = M_MU + (M_E - M_MU) * (eid1 > ELECTRON_ID_MIN)
-        m_2 = M_MU + (M_E - M_MU) * (eid2 > ELECTRON_ID_MIN)
-        e1 = K.P4.from_pxpypzm(t1.x, t1.y, t1.z, m_1)
-        e2 = K.P4.from_pxpypzm(t2.x, t2.y, t2.z, m_2)
+        e1, e2 = (K.P4.from_pxpypzm(t.x, t.y, t.z, M_MU + (M_E - M_MU) * (e_in.ids["electronID", i] > ELECTRON_ID_MIN))
+                  for i, t in ((0, e_in.t1), (1, e_in.t2)))  # fmt: skip
         pair_e = e1 + e2
-        m2_e = K.recoil_mass2(beam, pair_e)
-        rec_e = K.recoil(beam, pair_e)
-        barrel_e = S.in_ecl_barrel(rec_e.theta, exclude_gap90=True)
-        veto_e = veto_of(rec_e.theta, rec_e.phi)
-        not_b2b_e = np.degrees(K.opening_angle_cms(e1, e2, beam)) < OPENING_ANGLE_MAX_DEG
-        base_e = sr.cuts[:4]
-        cr_emu = Region([*base_e, ("e_mu_id", emu), ("recoil_in_barrel", barrel_e), ("photon_veto", veto_e), ("not_back_to_back", not_b2b_e)])  # fmt: skip
-        cr_ee = Region([*base_e, ("e_e_id", ee), ("recoil_in_barrel", barrel_e), ("m2_below_1", m2_e < EE_M2_MAX)])
+        m2_e = K.recoil_mass2(e_in.beam, pair_e, e_in.frame.to_cms(pair_e))
+        rec_e = K.recoil(e_in.beam, pair_e)
+        rec_e_theta = rec_e.theta
+        barrel_e = S.in_ecl_barrel(rec_e_theta, exclude_gap90=True)
+        # used by "emu" after e_mu_id + barrel and as a fill value of "ee" (e_e_id, barrel, m2 < 1)
+        veto_e = e_in.veto(rec_e_theta, rec_e.phi, barrel_e & (emu_e | (ee_e & (m2_e < EE_M2_MAX))))
+        not_b2b_e = np.degrees(K.opening_angle_cms(e1, e2, e_in.beam, e_in.frame)) < OPENING_ANGLE_MAX_DEG
 
-        # Per-muon ID uncertainty -> event weight ratio (both muons).
-        d1 = MUID_REL_UNC_HIGH_P + (MUID_REL_UNC_LOW_P - MUID_REL_UNC_HIGH_P) * (t1.p < MUID_UNC_P_SPLIT)
-        d2 = MUID_REL_UNC_HIGH_P + (MUID_REL_UNC_LOW_P - MUID_REL_UNC_HIGH_P) * (t2.p < MUID_UNC_P_SPLIT)
-
+        # regions and fills, per event of the chunk
+        full = {k: on_mu.mask(d[k]) for k in ("barrel", "veto", "not_b2b", "in_range")}
+        sr = self._sr_region([*base_cuts, ("muon_id", cut.mask(muid))], full)
+        presel = Region(sr.cuts[:6])
+        cr_mmg = Region([*sr.cuts[:5], ("hard_photon", on_mu.mask(hard_photon)),
+                         ("ecms_window", on_mu.mask(mmg_window))])  # fmt: skip
+        barrel_e_full = on_e.mask(barrel_e)
+        cr_emu = Region([*base_cuts, ("e_mu_id", cut.mask(emu)), ("recoil_in_barrel", barrel_e_full),
+                         ("photon_veto", on_e.mask(veto_e)), ("not_back_to_back", on_e.mask(not_b2b_e))])  # fmt: skip
+        cr_ee = Region([*base_cuts, ("e_e_id", cut.mask(ee)), ("recoil_in_barrel", barrel_e_full),
+                        ("m2_below_1", on_e.mask(m2_e < EE_M2_MAX))])  # fmt: skip
+        val = on_mu.values
+        m2_full, theta_cms_full, opening_full = val(m2), val(d["theta_cms"]), val(opening)
+        m2_e_full = on_e.values(m2_e)
         fills = [
-            *self._template_fills(d),
-            Fill("var_mu_p", "sr", {"p": t1.p}),
-            Fill("var_mu_p", "sr", {"p": t2.p}),
-            Fill("var_mu_cos_theta", "sr", {"cos_theta": t1.cos_theta}),
-            Fill("var_mu_cos_theta", "sr", {"cos_theta": t2.cos_theta}),
-            Fill("var_opening_angle_cms", "sr", {"angle": opening}),
-            Fill("var_pair_pt", "sr", {"pt": pair.pt}),
-            Fill("var_m_mumu", "sr", {"m": pair.mass}),
-            Fill("var_recoil_theta_lab", "sr", {"theta": np.degrees(rec_theta)}),
-            Fill("nm1_extra_energy", "presel", {"e": K.extra_energy(events.Photon)}, mask=not_b2b & in_range),
-            Fill("nm1_opening_angle_cms", "presel", {"angle": opening}, mask=veto & in_range),
-            Fill("cr_mumugamma_m2_recoil", "mumugamma", {"m2_recoil": m2}),
-            Fill("cr_emu_m2_recoil", "emu", {"m2_recoil": m2_e}),
-            Fill("cr_ee_m2_recoil", "ee", {"m2_recoil": m2_e, "veto_passed": veto_e * 1}),
+            *self._template_fills({"m2": m2_full, "theta_cms": theta_cms_full}),
+            Fill("var_mu_p", "sr", {"p": val(p1)}),
+            Fill("var_mu_p", "sr", {"p": val(p2)}),
+            Fill("var_mu_cos_theta", "sr", {"cos_theta": val(on_sr(lambda take: take(t1).cos_theta))}),
+            Fill("var_mu_cos_theta", "sr", {"cos_theta": val(on_sr(lambda take: take(t2).cos_theta))}),
+            Fill("var_opening_angle_cms", "sr", {"angle": opening_full}),
+            Fill("var_pair_pt", "sr", {"pt": val(on_sr(lambda take: take(pair).pt))}),
+            Fill("var_m_mumu", "sr", {"m": val(on_sr(lambda take: take(pair).mass))}),
+            Fill("var_recoil_theta_lab", "sr", {"theta": val(np.degrees(d["rec_theta"]))}),
+            Fill("nm1_extra_energy", "presel", {"e": val(mu_in.extra_energy)}, mask=full["not_b2b"] & full["in_range"]),
+            Fill("nm1_opening_angle_cms", "presel", {"angle": opening_full}, mask=full["veto"] & full["in_range"]),
+            Fill("cr_mumugamma_m2_recoil", "mumugamma", {"m2_recoil": m2_full}),
+            Fill("cr_emu_m2_recoil", "emu", {"m2_recoil": m2_e_full}),
+            Fill("cr_ee_m2_recoil", "ee", {"m2_recoil": m2_e_full, "veto_passed": on_e.values(veto_e * 1, 0)}),
         ]
-        signal_region = trigger & two_tracks & opposite & muid & barrel & veto & not_b2b & in_range
+        signal_region = on_mu.mask(d["sr"])
+        signal_region = trigger & two_tracks & opposite & cut.mask(muid) & signal_region
+        cache = {}
+        if eager and variation.name == "nominal":
+            cache = {"rows": mu_rows, "raw": mu_in.raw, "beam": beam, "frame": frame, "veto": veto_of}
         return SearchResult(
             regions={"sr": sr, "presel": presel, "mumugamma": cr_mmg, "emu": cr_emu, "ee": cr_ee},
             fills=fills,
             signal_region=signal_region,
-            weight_variations={"muid_up": (1 + d1) * (1 + d2), "muid_down": (1 - d1) * (1 - d2)},
+            weight_variations={"muid_up": val((1 + d1) * (1 + d2), 1.0), "muid_down": val((1 - d1) * (1 - d2), 1.0)},
             eventlist={"run": K.as_columns(events.run), "event": K.as_columns(events.event),
-                       "m2_recoil": m2, "theta_recoil": theta_cms},
+                       "m2_recoil": m2_full, "theta_recoil": theta_cms_full},
             eventlist_region="sr",
-            cache=cache if variation.name == "nominal" else {},
+            cache=cache,
         )
+
+
+def _pid_hypotheses(ids: dict) -> tuple[Any, Any, Any]:
+    """(both muons, one e + one mu, both electrons) from the two tracks' muonID / electronID."""
+    muid1, muid2, eid1, eid2 = ids["muonID", 0], ids["muonID", 1], ids["electronID", 0], ids["electronID", 1]
+    muid = (muid1 > MUON_ID_MIN) & (muid2 > MUON_ID_MIN)
+    is_e1, is_e2 = (eid1 > ELECTRON_ID_MIN) & (muid1 <= MUON_ID_MIN), (eid2 > ELECTRON_ID_MIN) & (muid2 <= MUON_ID_MIN)
+    is_mu1, is_mu2 = (muid1 > MUON_ID_MIN) & (eid1 <= ELECTRON_ID_MIN), (muid2 > MUON_ID_MIN) & (eid2 <= ELECTRON_ID_MIN)
+    return muid, (is_e1 & is_mu2) | (is_mu1 & is_e2), is_e1 & is_e2
+
+
+# ------------------------------------------------------------------ inputs of the selection
+@dataclass
+class _Inputs:
+    """What the selection reads, per event it is evaluated on (eager: some rows of the
+    chunk, numpy; dask: every event)."""
+
+    beam: K.P4
+    frame: K.CMSFrame
+    t1: K.P4  # the two tracks as muons (this variation's momentum scale)
+    t2: K.P4
+    ids: dict  # (muonID|electronID, track 0|1) -> per-event values
+    veto: Callable[..., Any]  # photon veto for a recoil direction: (theta, phi, where=None)
+    photon: tuple[Any, Any, Any] = ()  # E, theta, phi of the hardest photon (0 if none)
+    extra_energy: Any = None
+    raw: dict[str, np.ndarray] = field(default_factory=dict)  # eager: the tracks' px/py/pz, file dtype
+
+
+def _muons(raw: dict[str, np.ndarray], scale: float, sub: Any = slice(None)) -> tuple[K.P4, K.P4]:
+    """The two tracks as muons from their raw momenta: the numbers of ``K.nth`` on tracks
+    scaled by ``scale`` (content dtype * Python float, then float64)."""
+    def comp(i: int, k: str) -> np.ndarray:
+        v = raw[f"{i}{k}"][sub]
+        return (v if scale == 1.0 else v * scale).astype(np.float64)
+
+    return tuple(K.P4.from_pxpypzm(comp(i, "px"), comp(i, "py"), comp(i, "pz"), M_MU) for i in (0, 1))  # type: ignore[return-value]
+
+
+def _eager_inputs(beam_all: K.P4, trk: K.Jagged, rows: np.ndarray, variation: Variation, veto_of: S.PhotonVeto,
+                  ids: dict, photons: K.Jagged | None = None) -> _Inputs:  # fmt: skip
+    """The inputs for ``rows`` of the chunk; the hardest photon and extra energy if ``photons``."""
+    beam = K.P4(beam_all.x[rows], beam_all.y[rows], beam_all.z[rows], beam_all.t[rows])
+    raw = {f"{i}{k}": trk.nth(k, i, rows=rows) for i in (0, 1) for k in ("px", "py", "pz")}
+    t1, t2 = _muons(raw, variation.momentum_scale)
+    inp = _Inputs(beam=beam, frame=K.CMSFrame.of(beam), t1=t1, t2=t2, ids=ids, veto=_veto_on(veto_of, rows), raw=raw)
+    if photons is not None:
+        inp.photon = photons.leading_by("E", ("E", "theta", "phi"), 0.0, rows)
+        inp.extra_energy = veto_of.extra_energy[rows]
+    return inp
+
+
+def _lazy_inputs(events, tracks, variation: Variation, veto_of: S.PhotonVeto) -> _Inputs:
+    beam = K.beam_p4(events)
+    return _Inputs(
+        beam=beam, frame=K.CMSFrame.of(beam),
+        t1=variation.nth_track(tracks, 0, M_MU), t2=variation.nth_track(tracks, 1, M_MU),
+        ids={(k, i): K.nth_field(tracks, i, k, 0) for k in ("muonID", "electronID") for i in (0, 1)},
+        veto=lambda th, ph, where=None: veto_of(th, ph),
+        photon=K.leading_by(events.Photon, "E", ("E", "theta", "phi"), 0.0), extra_energy=K.extra_energy(events.Photon),
+    )  # fmt: skip
+
+
+def _veto_on(veto_of: S.PhotonVeto, rows: np.ndarray) -> Callable[..., np.ndarray]:
+    """The veto for the events ``rows`` of the chunk, evaluated only ``where`` asked (False
+    elsewhere): (theta, phi, where=None) -> per-row pass flags."""
+
+    def veto(theta: np.ndarray, phi: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        if where is None:
+            return veto_of(theta, phi, rows)
+        out = np.zeros(len(rows), dtype=bool)
+        idx = np.flatnonzero(where)
+        out[idx] = veto_of(theta[idx], phi[idx], rows[idx])
+        return out
+
+    return veto
+
+
+def _on_events(where: Any, fn: Callable[[Callable[[Any], Any]], Any]) -> Any:
+    """``fn(take)`` for the events ``where`` is True, NaN elsewhere (numpy): ``take`` gives the
+    subset of a per-event array, P4 or CMSFrame. For dask arrays ``fn`` runs on every event."""
+    if not isinstance(where, np.ndarray):
+        return fn(_identity)
+    idx = np.flatnonzero(where)
+    out = np.full(len(where), np.nan)
+    out[idx] = fn(lambda a: a.take(idx) if isinstance(a, (K.P4, K.CMSFrame)) else a[idx])
+    return out
+
+
+def _identity(a: Any) -> Any:
+    return a
+
+
+class _Same:
+    """The dask counterpart of :class:`_ToChunk`: arrays are already per event."""
+
+    @staticmethod
+    def mask(a: Any, fill: Any = False) -> Any:
+        return a
+
+    @staticmethod
+    def values(a: Any, fill: Any = np.nan) -> Any:
+        return a
+
+
+class _ToChunk:
+    """Arrays computed for some events of a chunk (``rows``) -> per-event arrays of the chunk."""
+
+    def __init__(self, rows: np.ndarray, n: int) -> None:
+        self.rows, self.n = rows, n
+
+    def _put(self, a: np.ndarray, fill: Any) -> np.ndarray:
+        a = np.asarray(a)
+        out = np.full(self.n, fill, dtype=np.result_type(a.dtype, np.asarray(fill).dtype))
+        out[self.rows] = a
+        return out
+
+    def mask(self, a: np.ndarray, fill: bool = False) -> np.ndarray:
+        return self._put(a, fill)
+
+    def values(self, a: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        return self._put(a, fill)

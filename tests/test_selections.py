@@ -117,3 +117,25 @@ def test_fast_photon_veto_equals_awkward(cone: float, emin: float) -> None:
     assert 0 < ref.sum() < n  # both outcomes occur
     no_klm = S.photon_veto_awkward(photons, klm, theta, phi, use_klm_in_ecl_gaps=False, **kw)
     np.testing.assert_array_equal(S.PhotonVeto(photons, klm, use_klm_in_ecl_gaps=False, **kw)(theta, phi), no_klm)
+
+
+def test_photon_veto_prepared_for_some_events() -> None:
+    """PhotonVeto(rows=...) (objects of other events left out) and a kinematics.Jagged view of
+    the photons give, for those events, the decisions of the full preparation; its extra
+    energy is K.extra_energy's, number for number; the jagged fallback honours rows too."""
+    from processors import kinematics as K
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    photons, klm = _random_objects(rng, n, 2.0), _random_objects(rng, n, 1.0)
+    theta, phi = rng.uniform(0, np.pi, n), rng.uniform(-np.pi, np.pi, n)
+    kw = {"cone_deg": 30.0, "photon_min_energy": 0.1, "extra_energy_max": 0.5}
+    full = S.PhotonVeto(photons, klm, **kw)(theta, phi)
+    rows = np.flatnonzero(rng.random(n) < 0.3)
+    some = S.PhotonVeto(K.Jagged(photons), klm, rows=rows, **kw)
+    assert some.fast and some.gamma.ux.size < S.PhotonVeto(photons, klm, **kw).gamma.ux.size
+    np.testing.assert_array_equal(some(theta[rows], phi[rows], rows), full[rows])
+    np.testing.assert_array_equal(some.extra_energy, K.extra_energy(photons))
+    some.fast = False  # the jagged-ufunc path on the same events
+    np.testing.assert_array_equal(some(theta[rows], phi[rows], rows), full[rows])
+    assert 0 < full[rows].sum() < len(rows)
