@@ -183,6 +183,17 @@ def _cms_energy(e: float, px: float, py: float, pz: float, b: tuple, gamma: floa
     return gamma * (e - b[0] * px - b[1] * py - b[2] * pz)  # pragma: no cover - numba
 
 
+@numba.njit(cache=True, inline="always")
+def _trigger_counts(e: float, th: float, ph: float, b: tuple, gamma: float) -> tuple:  # pragma: no cover
+    """One ECL cluster's share of the trigger sums: (energy in 22-126 deg, hie cluster?, > 0.3 GeV in CMS?).
+    Every cluster counts, track-matched or beam background."""
+    cdeg = th * _RAD2DEG
+    hie = e if (cdeg > 22.0 and cdeg < 126.0) else 0.0
+    st = e * math.sin(th)
+    es = _cms_energy(e, st * math.cos(ph), st * math.sin(ph), e * math.cos(th), b, gamma)
+    return hie, 1 if (es > 1.0 and cdeg > 32.0 and cdeg < 130.0) else 0, 1 if es > 0.3 else 0
+
+
 @numba.njit(cache=True)
 def simulate_events(
     rng,
@@ -327,17 +338,10 @@ def simulate_events(
                         pho_i[1, nph] = local
                         nph += 1
                     # Trigger sums use every cluster, track-matched or not.
-                    cdeg = cth * _RAD2DEG
-                    if cdeg > 22.0 and cdeg < 126.0:
-                        hie_sum += e_s
-                    st = e_s * math.sin(cth)
-                    es = _cms_energy(
-                        e_s, st * math.cos(cph), st * math.sin(cph), e_s * math.cos(cth), (bx, by, bz), gamma
-                    )
-                    if es > 1.0 and cdeg > 32.0 and cdeg < 130.0:
-                        n_hi += 1
-                    if es > 0.3:
-                        n_03 += 1
+                    d_hie, d_hi, d_03 = _trigger_counts(e_s, cth, cph, (bx, by, bz), gamma)
+                    hie_sum += d_hie
+                    n_hi += d_hi
+                    n_03 += d_03
 
             # ------------------------------------------------------------- KLM
             tklm = tdeg > P.KLM_THETA_MIN_DEG and tdeg < P.KLM_THETA_MAX_DEG
@@ -437,17 +441,10 @@ def simulate_events(
             pho_i[0, nph] = reg
             pho_i[1, nph] = -1
             nph += 1
-            cdeg = b_th * _RAD2DEG
-            if cdeg > 22.0 and cdeg < 126.0:
-                hie_sum += b_e
-            st = b_e * math.sin(b_th)
-            es = _cms_energy(
-                b_e, st * math.cos(b_ph), st * math.sin(b_ph), b_e * math.cos(b_th), (bx, by, bz), gamma
-            )
-            if es > 1.0 and cdeg > 32.0 and cdeg < 130.0:
-                n_hi += 1
-            if es > 0.3:
-                n_03 += 1
+            d_hie, d_hi, d_03 = _trigger_counts(b_e, b_th, b_ph, (bx, by, bz), gamma)
+            hie_sum += d_hie
+            n_hi += d_hi
+            n_03 += d_03
 
         # ------------------------------------------------------------- trigger
         # ffo: two tracks with pT > 0.3 GeV at > 90 deg opening angle.
