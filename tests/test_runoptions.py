@@ -17,7 +17,7 @@ def test_defaults_without_layers():
     opts = load_run_options()
     assert opts == RunOptions()
     assert opts.executor == "futures"
-    assert opts.chunksize == 300_000
+    assert opts.chunksize == 100_000
 
 
 @pytest.mark.parametrize("site", sorted(p.stem for p in SITES_DIR.glob("*.yaml")))

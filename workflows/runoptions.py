@@ -72,9 +72,10 @@ class RunOptions(_Strict):
     workers: int = Field(2, ge=1, description="local workers (futures / dask@local)")
     threads_per_worker: int = Field(1, ge=1)
     memory_limit: str = Field("2GB", description="per-worker memory limit for dask@local")
-    # 300k: the per-chunk fixed cost (NanoEvents setup, buffer reads) halves relative to 100k
-    # (benchmarks/PROFILE.md, session 2) for 644 MB peak per worker (benchmarks/bench_memory.py).
-    chunksize: int = Field(300_000, ge=1, description="entries per chunk")
+    # 100k: 300k reads ~1.45x faster per core (the per-chunk fixed cost is spread over more events,
+    # benchmarks/PROFILE.md) but took dask@local workers to 1.5 GiB on the default sample set, where
+    # dask pauses a 2 GB worker; raise it per run (--chunksize) where workers have memory to spare.
+    chunksize: int = Field(100_000, ge=1, description="entries per chunk")
     chunksize_per_sample: dict[str, int] = Field(default_factory=dict)
     maxchunks: int | None = Field(None, ge=1, description="process only this many chunks per sample")
     retries: int = Field(3, ge=0, description="dask task retries (worker loss, transient I/O)")
