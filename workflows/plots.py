@@ -178,22 +178,25 @@ def cutflow_plot(run: RunOutput, outdir: Path) -> list[Path]:
     return _save(fig, outdir / "cutflow")
 
 
-def signal_efficiency(run: RunOutput) -> tuple[np.ndarray, np.ndarray]:
-    """Total signal efficiency (selected / generated, incl. the generator filter) per mass."""
-    pts = sorted((r["mass"], r["efficiency"]) for r in mass_table(run) if r["efficiency"] is not None)
+def signal_efficiency(run: RunOutput, rows: list[dict] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Total signal efficiency (selected / generated, incl. the generator filter) per mass;
+    ``rows``: the run's mass table if already computed (it fits every signal peak)."""
+    rows = mass_table(run) if rows is None else rows
+    pts = sorted((r["mass"], r["efficiency"]) for r in rows if r["efficiency"] is not None)
     return np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
 
 
-def signal_resolution(run: RunOutput) -> tuple[np.ndarray, np.ndarray]:
+def signal_resolution(run: RunOutput, rows: list[dict] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """sigma(M^2_recoil) [GeV^2] per generated mass (workflows.masstable.fit_sigma_m2)."""
-    rows = mass_table(run)
+    rows = mass_table(run) if rows is None else rows
     return np.array([r["mass"] for r in rows]), np.array([r["sigma_m2"] for r in rows])
 
 
-def mass_plots(run: RunOutput, outdir: Path) -> list[Path]:
+def mass_plots(run: RunOutput, outdir: Path, rows: list[dict] | None = None) -> list[Path]:
     plt, mplhep = _mpl()
     made: list[Path] = []
-    m, eff = signal_efficiency(run)
+    rows = mass_table(run) if rows is None else rows  # one set of peak fits for both plots
+    m, eff = signal_efficiency(run, rows)
     if len(m):
         fig, ax = plt.subplots(figsize=(9, 6))
         ax.plot(m, 100 * eff, "o-")
@@ -202,7 +205,7 @@ def mass_plots(run: RunOutput, outdir: Path) -> list[Path]:
         ax.set_ylim(bottom=0)
         _label(ax, mplhep, None)
         made += _save(fig, outdir / "signal_efficiency")
-    m, s = signal_resolution(run)
+    m, s = signal_resolution(run, rows)
     if len(m):
         fig, ax = plt.subplots(figsize=(9, 6))
         ax.plot(m, s, "o-", label="b2dark fast simulation (double CB $\\sigma_W$)")
@@ -219,7 +222,8 @@ def mass_plots(run: RunOutput, outdir: Path) -> list[Path]:
     return made
 
 
-def make_all(run: RunOutput, outdir: Path | str) -> list[Path]:
+def make_all(run: RunOutput, outdir: Path | str, rows: list[dict] | None = None) -> list[Path]:
+    """Every plot of a run; ``rows``: its mass table (workflows.masstable) if already computed."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     made: list[Path] = []
@@ -228,5 +232,5 @@ def make_all(run: RunOutput, outdir: Path | str) -> list[Path]:
         if "sample" in h.axes.name and len(dense) == 1:
             made += stack_plot(run, name, outdir)
     made += cutflow_plot(run, outdir)
-    made += mass_plots(run, outdir)
+    made += mass_plots(run, outdir, rows)
     return made

@@ -286,7 +286,7 @@ def run(cfg: RunConfig) -> RunResult:
             try:
                 from workflows import plots
 
-                made = plots.make_all(saved, out_dir / "plots")
+                made = plots.make_all(saved, out_dir / "plots", rows)
                 print(f"[b2dark] {len(made)} plots in {out_dir / 'plots'}")
             except Exception as e:  # outputs are saved; a plotting bug must not lose them, but it is reported
                 print(f"[b2dark] WARNING: plotting failed ({type(e).__name__}: {e}); outputs are complete", file=sys.stderr)
