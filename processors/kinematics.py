@@ -249,7 +249,7 @@ def extra_energy(photons: Any, mask: Any = None) -> Any:
     return as_columns(ak.sum(energies, axis=1))
 
 
-def _nth_numpy(jagged: ak.Array, i: int, fill: float, scale: float = 1.0, as_float64: bool = True) -> np.ndarray:
+def _nth_numpy(jagged: ak.Array, i: int, fill: float, scale: float = 1.0) -> np.ndarray:
     """Eager fast path of ``as_columns(ak.pad_none(jagged * scale, i + 1)[:, i], fill)``: the
     same numbers without building option arrays (index arithmetic on the flat content)."""
     counts = ak.to_numpy(ak.num(jagged, axis=1))
@@ -260,13 +260,7 @@ def _nth_numpy(jagged: ak.Array, i: int, fill: float, scale: float = 1.0, as_flo
     idx = np.cumsum(counts) - counts + i
     vals = flat[np.where(has, idx, 0)] if len(flat) else np.zeros(len(counts), dtype=flat.dtype)
     out = np.where(has, vals, fill)
-    return out.astype(np.float64, copy=False) if as_float64 else out
-
-
-def nth_column(objects: Any, i: int, name: str, fill: float = 0.0) -> np.ndarray:
-    """Eager only: field ``name`` of the ``i``-th object per event in the field's own dtype
-    (``fill`` where absent) -- for values reused under several variations."""
-    return _nth_numpy(objects[name], i, fill, as_float64=False)
+    return out.astype(np.float64, copy=False)
 
 
 def is_eager(objects: Any) -> bool:
