@@ -14,16 +14,21 @@ B2DARK  := $(BIN)/b2dark
 # Extra options for `b2dark run`, e.g. make zprime-inv RUN_OPTS="--executor futures"
 RUN_OPTS ?=
 PYTEST_OPTS ?=
+# The searches are the declared ones: one package processors/<key>/ with a search.py each (make target:
+# the key with '-' for '_'). `b2dark searches` lists them with their declarations.
+SEARCHES := $(sort $(subst _,-,$(notdir $(patsubst %/search.py,%,$(wildcard processors/*/search.py)))))
 
-.PHONY: help env samples zprime-inv limits-zprime-inv test test-fast lint bench notebooks clean clean-data
+.PHONY: help env samples searches $(SEARCHES) test test-fast lint bench notebooks clean clean-data
 
 help:
-	@echo "make zprime-inv   build env + default samples (if missing), run the Z'->invisible search and its limits"
+	@echo "make <search>     build env + the search's samples (reusing what exists), run it and its limits:"
+	@echo "                  $(SEARCHES)"
+	@echo "make searches     all of them"
 	@echo "make test         all tests (fast + slow + slurm markers), as CI runs them"
 	@echo "make test-fast    the fast default test selection"
-	@echo "make samples      generate the default sample set into $(SAMPLES)"
+	@echo "make samples      generate every search's samples into $(SAMPLES)"
 	@echo "make bench        throughput benchmarks (prints figures, writes JSON)"
-	@echo "make lint         ruff"
+	@echo "make lint         ruff (lint + format check) and mypy"
 
 env: $(STAMP)
 
@@ -39,22 +44,19 @@ $(TESTSTAMP): $(STAMP)
 	$(BIN)/python -m pip install -e ".[dev,bench]"
 	@touch $(TESTSTAMP)
 
-$(CATALOG): $(STAMP) samples/default.yaml
+samples: $(STAMP)
+	@t0=$$(date +%s); $(B2DARK) samples --all --out $(SAMPLES) && \
+	echo "[make samples] every search's samples in $$(( $$(date +%s) - t0 )) s -> $(SAMPLES)"
+
+# Each stage prints its own timing; the last line sums up and says where the results are.
+$(SEARCHES): $(STAMP)
 	@t0=$$(date +%s); \
-	$(B2DARK) generate --recipe samples/default.yaml --out $(SAMPLES) && \
-	echo "[make samples] default sample set in $$(( $$(date +%s) - t0 )) s -> $(SAMPLES)"
+	$(B2DARK) samples $@ --out $(SAMPLES) && t1=$$(date +%s) && \
+	$(B2DARK) run $@ --samples $(CATALOG) --output $(OUTPUT)/$@ $(RUN_OPTS) && t2=$$(date +%s) && \
+	$(B2DARK) limits $@ --input $(OUTPUT)/$@ && t3=$$(date +%s) && \
+	echo "[make $@] samples $$((t1 - t0)) s, run $$((t2 - t1)) s, limits $$((t3 - t2)) s; results in $(OUTPUT)/$@ (summary.txt, plots/, limits/)"
 
-samples: $(CATALOG)
-
-# Each stage prints its own timing; the last line sums up run + limits and where the results are.
-zprime-inv: $(CATALOG)
-	@t0=$$(date +%s); \
-	$(B2DARK) run zprime-inv --samples $(CATALOG) --output $(OUTPUT)/zprime-inv $(RUN_OPTS) && t1=$$(date +%s) && \
-	$(B2DARK) limits zprime-inv --input $(OUTPUT)/zprime-inv && t2=$$(date +%s) && \
-	echo "[make zprime-inv] run $$((t1 - t0)) s, limits $$((t2 - t1)) s; results in $(OUTPUT)/zprime-inv (summary.txt, plots/)"
-
-limits-zprime-inv: $(STAMP)
-	$(B2DARK) limits zprime-inv --input $(OUTPUT)/zprime-inv
+searches: $(SEARCHES)
 
 test: $(TESTSTAMP)
 	B2DARK_REQUIRE_ROOT=1 $(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_OPTS)
@@ -63,7 +65,9 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_OPTS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check processors workflows samples tests benchmarks
+	$(BIN)/ruff check processors workflows samples tests benchmarks notebooks
+	$(BIN)/ruff format --check processors workflows samples tests benchmarks notebooks
+	$(BIN)/mypy
 
 bench: $(TESTSTAMP)
 	$(BIN)/python -m benchmarks.run_all $(BENCH_OPTS)

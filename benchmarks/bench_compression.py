@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         r = rows[-1]
         print(
             f"{name:8s} size {r['size_MB']:7.1f} MB  write {r['write_s']:6.2f} s  "
-            f"read(search) {r['read_search_s']:5.2f} s ({r['read_search_kevt_s']:7.0f} kevt/s)  read(all) {r['read_all_s']:5.2f} s"
+            f"read(search) {r['read_search_s']:5.2f} s ({r['read_search_kevt_s']:7.0f} kevt/s)  "
+            f"read(all) {r['read_all_s']:5.2f} s"
         )
         path.unlink()
     args.result.parent.mkdir(parents=True, exist_ok=True)

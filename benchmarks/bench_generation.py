@@ -73,9 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     rows = [bench(p, args.n, args.repeat) for p in ("mumu", "tautau")]
-    print(
-        f"{'process':8s} {'total ev/s/core':>16s} {'generator':>12s} {'gen+lab+vtx':>12s} {'detector':>12s}"
-    )
+    print(f"{'process':8s} {'total ev/s/core':>16s} {'generator':>12s} {'gen+lab+vtx':>12s} {'detector':>12s}")
     for r in rows:
         print(
             f"{r['process']:8s} {r['events_per_s']:16.3g} {r['generator_only_events_per_s']:12.3g} "

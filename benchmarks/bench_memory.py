@@ -45,14 +45,14 @@ def _prime_worker() -> bool:
     """Import what a task imports, so the baseline includes the libraries and not the data."""
     import coffea.processor  # noqa: F401
 
-    import processors.zprime_invisible  # noqa: F401
+    import processors.zprime_inv.processor  # noqa: F401
 
     return True
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from processors.schema import B2Schema
-    from processors.zprime_invisible import ZPrimeInvisibleProcessor
+    from processors.zprime_inv.processor import ZPrimeInvisibleProcessor
     from workflows.executors import build_executor
     from workflows.runoptions import RunOptions, load_run_options
 
@@ -61,8 +61,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sample = ensure_sample(args.events, directory, compressions=("zlib1",), parquet=False, source=args.source)
     source = next(iter(sample.files.values())).source
     largest = max(f.n_events for f in sample.files.values())
-    print(f"[bench_memory] {sample.n_events} events ({source} sample); largest file {largest} events; "
-          f"default chunksize {default_chunk}", flush=True)
+    print(
+        f"[bench_memory] {sample.n_events} events ({source} sample); largest file {largest} events; "
+        f"default chunksize {default_chunk}",
+        flush=True,
+    )
     fileset = sample.fileset("root", "zlib1")
     if not args.all_files:  # memory per worker is set by the chunk, not by how many files follow it
         name = max(sample.files, key=lambda k: sample.files[k].n_events)
@@ -100,28 +103,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "default": chunksize == default_chunk,
             }
             rows.append(row)
-            print(f"[bench_memory] chunksize {chunksize:>7d}{' (default)' if row['default'] else '':10s}: "
-                  f"largest chunk {full_chunk} events, worker peak {mem['peak'] / 1e6:7.0f} MB (baseline {base['rss'] / 1e6:.0f} MB, "
-                  f"+{row['increase_bytes'] / 1e6:.0f} MB = {row['bytes_per_event_of_largest_chunk']:.0f} B/event), "
-                  f"target < {TARGET_BYTES / 1e9:.0f} GB: {'yes' if row['below_target'] else 'NO'}", flush=True)
+            print(
+                f"[bench_memory] chunksize {chunksize:>7d}{' (default)' if row['default'] else '':10s}: "
+                f"largest chunk {full_chunk} events, worker peak {mem['peak'] / 1e6:7.0f} MB "
+                f"(baseline {base['rss'] / 1e6:.0f} MB, "
+                f"+{row['increase_bytes'] / 1e6:.0f} MB = {row['bytes_per_event_of_largest_chunk']:.0f} B/event), "
+                f"target < {TARGET_BYTES / 1e9:.0f} GB: {'yes' if row['below_target'] else 'NO'}",
+                flush=True,
+            )
     if largest % default_chunk:
-        print(f"[bench_memory] note: the largest file ({largest} events) is not a multiple of the default chunk "
-              "size, so its chunks are smaller; --events 333334 gives a 100000-event file (30 % of the mix)")
-    return {"benchmark": "memory", "sample_source": source, "events": sample.n_events,
-            "default_chunksize": default_chunk, "target_bytes": TARGET_BYTES, "machine": machine_info(), "rows": rows}
+        print(
+            f"[bench_memory] note: the largest file ({largest} events) is not a multiple of the default chunk "
+            "size, so its chunks are smaller; --events 333334 gives a 100000-event file (30 % of the mix)"
+        )
+    return {
+        "benchmark": "memory",
+        "sample_source": source,
+        "events": sample.n_events,
+        "default_chunksize": default_chunk,
+        "target_bytes": TARGET_BYTES,
+        "machine": machine_info(),
+        "rows": rows,
+    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     quick = os.environ.get("B2DARK_BENCH_QUICK") == "1"
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=60_000 if quick else 333_334)
-    ap.add_argument("--chunksizes", type=int, nargs="+", default=[10_000, 100_000] if quick else [25_000, 100_000, 200_000])
+    ap.add_argument(
+        "--chunksizes", type=int, nargs="+", default=[10_000, 100_000] if quick else [25_000, 100_000, 200_000]
+    )
     ap.add_argument("--all-files", action="store_true", help="process every file, not only the largest")
     ap.add_argument("--memory-limit", default="6GB", help="dask worker memory limit (above the peak to be measured)")
     ap.add_argument("--source", choices=("auto", "generator", "synthetic"), default="auto")
     ap.add_argument("--sample-dir", type=Path, default=None)
-    ap.add_argument("--output", type=Path,
-                    default=Path(os.environ.get("B2DARK_BENCH_RESULT", RESULTS_DIR / "bench_memory.json")))
+    ap.add_argument(
+        "--output", type=Path, default=Path(os.environ.get("B2DARK_BENCH_RESULT", RESULTS_DIR / "bench_memory.json"))
+    )
     return ap.parse_args(argv)
 
 

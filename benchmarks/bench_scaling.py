@@ -28,7 +28,7 @@ from benchmarks.sample import ensure_sample
 
 
 def make_processor() -> Any:
-    from processors.zprime_invisible import ZPrimeInvisibleProcessor
+    from processors.zprime_inv.processor import ZPrimeInvisibleProcessor
 
     return ZPrimeInvisibleProcessor()
 
@@ -69,8 +69,13 @@ def time_workers(n_workers: int, fileset: dict, chunksize: int, repeat: int) -> 
             out = runner(fileset, processor_instance=make_processor(), treename="events")
             seconds.append(time.perf_counter() - t0)
         desc = handle.describe()
-    return {"workers": n_workers, "seconds": seconds, "median_s": statistics.median(seconds),
-            "cluster_startup_s": round(startup, 2), "worker_events": desc.get("worker_events")}, out
+    return {
+        "workers": n_workers,
+        "seconds": seconds,
+        "median_s": statistics.median(seconds),
+        "cluster_startup_s": round(startup, 2),
+        "worker_events": desc.get("worker_events"),
+    }, out
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -82,8 +87,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     n_events = sample.n_events
     warm_page_cache(sample.paths("root", "zlib1"))
     n_chunks = sum(-(-f.n_events // args.chunksize) for f in sample.files.values())
-    print(f"[bench_scaling] {n_events} events ({source} sample), chunksize {args.chunksize} -> ~{n_chunks} chunks, "
-          f"{os.cpu_count()} CPUs on this machine", flush=True)
+    print(
+        f"[bench_scaling] {n_events} events ({source} sample), chunksize {args.chunksize} -> ~{n_chunks} chunks, "
+        f"{os.cpu_count()} CPUs on this machine",
+        flush=True,
+    )
 
     rows, reference, problems = [], None, []
     for n in args.workers:
@@ -95,15 +103,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             reference = out
         else:
             problems += [f"{n} workers: {p}" for p in outputs_differ(reference, out)]
-        print(f"[bench_scaling] {n} worker(s): {row['events_per_s']:10.0f} events/s  "
-              f"(median {row['median_s']:.2f} s of {[round(s, 2) for s in row['seconds']]}, "
-              f"cluster start {row['cluster_startup_s']} s)", flush=True)
+        print(
+            f"[bench_scaling] {n} worker(s): {row['events_per_s']:10.0f} events/s  "
+            f"(median {row['median_s']:.2f} s of {[round(s, 2) for s in row['seconds']]}, "
+            f"cluster start {row['cluster_startup_s']} s)",
+            flush=True,
+        )
     base = rows[0]["events_per_s"] / rows[0]["workers"]
     for row in rows:
         row["speedup_vs_first"] = row["events_per_s"] / rows[0]["events_per_s"]
         row["efficiency"] = row["events_per_s"] / (base * row["workers"])
-        print(f"[bench_scaling] {row['workers']} worker(s): speed-up {row['speedup_vs_first']:.2f}, "
-              f"parallel efficiency {row['efficiency']:.0%}")
+        print(
+            f"[bench_scaling] {row['workers']} worker(s): speed-up {row['speedup_vs_first']:.2f}, "
+            f"parallel efficiency {row['efficiency']:.0%}"
+        )
     if problems:
         print("[bench_scaling] OUTPUTS DIFFER between worker counts:\n  " + "\n  ".join(problems), file=sys.stderr)
     return {
@@ -126,12 +139,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--events", type=int, default=60_000 if quick else 600_000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=1 if quick else 2)
-    ap.add_argument("--chunksize", type=int, default=10_000 if quick else 50_000,
-                    help="entries per chunk (small enough that every worker gets several chunks)")
+    ap.add_argument(
+        "--chunksize",
+        type=int,
+        default=10_000 if quick else 50_000,
+        help="entries per chunk (small enough that every worker gets several chunks)",
+    )
     ap.add_argument("--source", choices=("auto", "generator", "synthetic"), default="auto")
     ap.add_argument("--sample-dir", type=Path, default=None)
-    ap.add_argument("--output", type=Path,
-                    default=Path(os.environ.get("B2DARK_BENCH_RESULT", RESULTS_DIR / "bench_scaling.json")))
+    ap.add_argument(
+        "--output", type=Path, default=Path(os.environ.get("B2DARK_BENCH_RESULT", RESULTS_DIR / "bench_scaling.json"))
+    )
     return ap.parse_args(argv)
 
 

@@ -40,8 +40,10 @@ def bench_counting(n_windows: int, processes: int) -> None:
         out = [_count_chunk(c) for c in chunks]
     dt = time.perf_counter() - t0
     assert sum(len(o) for o in out) == n_windows
-    print(f"exact counting: {n_windows} windows (obs + 5 expected each) in {dt:.2f} s on {processes} "
-          f"process(es) -> {n_windows / dt:.0f} hypotheses/s")
+    print(
+        f"exact counting: {n_windows} windows (obs + 5 expected each) in {dt:.2f} s on {processes} "
+        f"process(es) -> {n_windows / dt:.0f} hypotheses/s"
+    )
 
 
 def template_workspace(mass_bin: int, rng: np.random.Generator):
@@ -72,9 +74,11 @@ def bench_template(n_masses: int, with_pyhf: bool) -> None:
         t0 = time.perf_counter()
         res = limits.upper_limit(ws, cl=0.9, method="asymptotic")
         dt = time.perf_counter() - t0
-        print(f"2D template ({rep.n_bins_kept} bins, {rep.staterror_free} staterror + 3 alpha NPs), mass {k}: "
-              f"mu_up obs {res.observed:.4g} exp {res.expected[2]:.4g} [{res.method}] in {dt:.2f} s "
-              f"-> {1 / dt:.2f} hypotheses/s")
+        print(
+            f"2D template ({rep.n_bins_kept} bins, {rep.staterror_free} staterror + 3 alpha NPs), mass {k}: "
+            f"mu_up obs {res.observed:.4g} exp {res.expected[2]:.4g} [{res.method}] in {dt:.2f} s "
+            f"-> {1 / dt:.2f} hypotheses/s"
+        )
         if with_pyhf and k == 0:
             t0 = time.perf_counter()
             obs, exp = limits.pyhf_upper_limit(dict(ws), cl=0.9)

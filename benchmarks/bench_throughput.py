@@ -53,7 +53,7 @@ GOALS = {"b2dark/rdf": 1.0, "b2dark/floor": 0.6}
 
 # ----------------------------------------------------------------------------- b2dark
 def make_processor() -> Any:
-    from processors.zprime_invisible import ZPrimeInvisibleProcessor
+    from processors.zprime_inv.processor import ZPrimeInvisibleProcessor
 
     return ZPrimeInvisibleProcessor()
 
@@ -190,7 +190,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     failures: list[str] = []
 
-    def case(name: str, fn: Callable[[], Any], *, events: int = n_events, scale: float = 1.0, repeat: int | None = None) -> Any:
+    def case(
+        name: str, fn: Callable[[], Any], *, events: int = n_events, scale: float = 1.0, repeat: int | None = None
+    ) -> Any:
         if name not in args.cases:
             return None
         print(f"[bench] {name} ...", flush=True)
@@ -231,7 +233,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     if pq_paths:
         case("floor_parquet", lambda: read_floor_parquet(pq_paths, branches))
-        pq_out = case("b2dark_parquet", lambda: run_b2dark(sample.fileset("parquet"), chunksize=chunksize, fmt="parquet"))
+        pq_out = case(
+            "b2dark_parquet", lambda: run_b2dark(sample.fileset("parquet"), chunksize=chunksize, fmt="parquet")
+        )
         if pq_out is not None and reference is not None:
             failures += compare_cutflows(reference, cutflow_raw(pq_out), "b2dark_parquet", rtol_weighted=1e-9)
 
@@ -243,10 +247,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from distributed import Client, LocalCluster
 
         unpin()  # workers inherit the affinity: let two of them use both cores
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
             executor = processor.DaskExecutor(client=client, status=False, treereduction=8)
-            d_out = case(name, lambda ex=executor: run_b2dark(sample.fileset("root", args.compression), chunksize=chunksize, executor=ex),
-                         repeat=args.dask_repeat)  # fmt: skip
+            d_out = case(
+                name,
+                lambda ex=executor: run_b2dark(
+                    sample.fileset("root", args.compression), chunksize=chunksize, executor=ex
+                ),
+                repeat=args.dask_repeat,
+            )
         if PINNED_CPU is not None:
             pin_single_core(PINNED_CPU)
         if d_out is not None and reference is not None:
@@ -306,12 +318,31 @@ def compression_study(sample: BenchSample, branches: list[str], chunksize: int, 
         paths = sample.paths("root", comp)
         warm_page_cache(paths)
         cb, _ = branch_bytes(paths, branches)
-        tf, _ = time_case(f"floor[{comp}]", lambda p=paths: read_floor_root(p, branches, chunksize), events=sample.n_events, repeat=args.repeat, bytes_read=cb)
-        study[comp] = {"branch_bytes": cb, "file_bytes": sum(p.stat().st_size for p in paths),
-                       "floor_events_per_s": tf.events_per_s, "floor_events_per_cpu_s": tf.events_per_cpu_s}  # fmt: skip
-        line = f"[bench] {comp:<8} {cb / 1e6:8.1f} MB  floor {tf.events_per_s:12,.0f} ev/s {tf.events_per_cpu_s:12,.0f} ev/CPU-s"
+        tf, _ = time_case(
+            f"floor[{comp}]",
+            lambda p=paths: read_floor_root(p, branches, chunksize),
+            events=sample.n_events,
+            repeat=args.repeat,
+            bytes_read=cb,
+        )
+        study[comp] = {
+            "branch_bytes": cb,
+            "file_bytes": sum(p.stat().st_size for p in paths),
+            "floor_events_per_s": tf.events_per_s,
+            "floor_events_per_cpu_s": tf.events_per_cpu_s,
+        }
+        line = (
+            f"[bench] {comp:<8} {cb / 1e6:8.1f} MB  floor {tf.events_per_s:12,.0f} ev/s "
+            f"{tf.events_per_cpu_s:12,.0f} ev/CPU-s"
+        )
         if "b2dark" in args.cases:  # b2dark reads the same bytes; its time is mostly compute
-            tb, _ = time_case(f"b2dark[{comp}]", lambda c=comp: run_b2dark(sample.fileset("root", c), chunksize=chunksize), events=sample.n_events, repeat=args.repeat, bytes_read=cb)  # fmt: skip
+            tb, _ = time_case(
+                f"b2dark[{comp}]",
+                lambda c=comp: run_b2dark(sample.fileset("root", c), chunksize=chunksize),
+                events=sample.n_events,
+                repeat=args.repeat,
+                bytes_read=cb,
+            )
             study[comp].update(b2dark_events_per_s=tb.events_per_s, b2dark_events_per_cpu_s=tb.events_per_cpu_s)
             line += f"  b2dark {tb.events_per_s:12,.0f} ev/s {tb.events_per_cpu_s:12,.0f} ev/CPU-s"
         print(line, flush=True)
@@ -331,7 +362,9 @@ def print_table(res: dict[str, Any]) -> None:
         vr = t["events_per_s"] / by["rdf"]["events_per_s"] if "rdf" in by else float("nan")
         note = f"  (scaled from {t['scaled_from']:,})" if t.get("scaled_from") else ""
         cpu = t["events_per_cpu_s"] if not t["name"].startswith("dask") else float("nan")
-        print(f"{t['name']:<16}{t['events_per_s']:>14,.0f}{t['mb_per_s']:>10.1f}{t['median_s']:>10.3f}{vf:>10.2f}{vr:>9.2f}{cpu:>14,.0f}{note}")
+        print(
+            f"{t['name']:<16}{t['events_per_s']:>14,.0f}{t['mb_per_s']:>10.1f}{t['median_s']:>10.3f}{vf:>10.2f}{vr:>9.2f}{cpu:>14,.0f}{note}"
+        )
     for k, v in res["ratios"].items():
         goal = res["goals"].get(k)
         tag = f"   goal >= {goal['goal']}: {'met' if goal['met'] else 'NOT met'}" if goal else ""
@@ -349,8 +382,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, default=2 if quick else 3)
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs before the timed ones (per case)")
     ap.add_argument("--dask-repeat", type=int, default=None, help="repetitions of the dask cases (default --repeat)")
-    ap.add_argument("--chunksize", type=int, default=None,
-                    help="entries per chunk (default: the project's, workflows.runoptions.RunOptions().chunksize)")  # fmt: skip
+    ap.add_argument(
+        "--chunksize",
+        type=int,
+        default=None,
+        help="entries per chunk (default: the project's, workflows.runoptions.RunOptions().chunksize)",
+    )
     ap.add_argument("--compression", default="default", choices=COMPRESSIONS)
     ap.add_argument("--compare-compressions", nargs="*", default=[], choices=COMPRESSIONS,
                     help="also time floor + b2dark on copies written with these compressions")  # fmt: skip
@@ -358,7 +395,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--sample-dir", type=Path, default=None)
     ap.add_argument("--cases", nargs="*", default=list(ALL_CASES), choices=ALL_CASES)
     ap.add_argument("--pyloop-events", type=int, default=20_000 if quick else 100_000)
-    ap.add_argument("--output", type=Path, default=Path(os.environ.get("B2DARK_BENCH_RESULT", RESULTS_DIR / "bench_throughput.json")))  # fmt: skip
+    ap.add_argument(
+        "--output",
+        type=Path,
+        default=Path(os.environ.get("B2DARK_BENCH_RESULT", RESULTS_DIR / "bench_throughput.json")),
+    )
     return ap.parse_args(argv)
 
 

@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     sample = ensure_sample(args.events, directory, compressions=(args.compression,), source=args.source)
     warm_page_cache(sample.paths(args.format, args.compression))
     fileset = sample.fileset(args.format, args.compression)
-    run_b2dark(fileset, chunksize=args.chunksize, fmt=args.format, maxchunks=args.maxchunks)  # warm-up: imports, metadata cache
+    run_b2dark(
+        fileset, chunksize=args.chunksize, fmt=args.format, maxchunks=args.maxchunks
+    )  # warm-up: imports, metadata cache
     profiler = Profiler(interval=args.interval)
     profiler.start()
     run_b2dark(fileset, chunksize=args.chunksize, fmt=args.format, maxchunks=args.maxchunks)

@@ -35,16 +35,20 @@ def _f32(x: float) -> float:
 def _settings() -> dict[str, Any]:
     from processors import kinematics as K
     from processors import selections as S
-    from processors import zprime_invisible as Z
+    from processors.zprime_inv import processor as Z
+    from processors.zprime_inv.search import ZPrimeInvWorkingPoint
     from samples import constants as C
+    from samples.constants import M_MU
+
+    WP = ZPrimeInvWorkingPoint()
 
     d = S.DEG
     return {
-        "d0": _f32(C.TRACK_IP_D0_MAX), "z0": _f32(C.TRACK_IP_Z0_MAX), "muid": _f32(Z.MUON_ID_MIN),
-        "m_mu": Z.M_MU, "bar_lo": C.ECL_BARREL_MIN_DEG * d, "bar_hi": C.ECL_BARREL_MAX_DEG * d,
-        "gap90": C.ECL_BARREL_GAP90_HALF_WIDTH_DEG * d, "cone_cos": math.cos(Z.PHOTON_VETO_CONE_DEG * d),
-        "g_min": _f32(Z.PHOTON_VETO_MIN_E), "extra_max": _f32(Z.EXTRA_ENERGY_MAX),
-        "open_max": Z.OPENING_ANGLE_MAX_DEG, "m2_lo": Z.M2_RANGE[0], "m2_hi": Z.M2_RANGE[1], "m2_bins": Z.M2_BINS,
+        "d0": _f32(C.TRACK_IP_D0_MAX), "z0": _f32(C.TRACK_IP_Z0_MAX), "muid": _f32(WP.muon_id_min),
+        "m_mu": M_MU, "bar_lo": C.ECL_BARREL_MIN_DEG * d, "bar_hi": C.ECL_BARREL_MAX_DEG * d,
+        "gap90": C.ECL_BARREL_GAP90_HALF_WIDTH_DEG * d, "cone_cos": math.cos(WP.photon_veto_cone_deg * d),
+        "g_min": _f32(WP.photon_veto_min_e), "extra_max": _f32(WP.extra_energy_max),
+        "open_max": WP.opening_angle_max_deg, "m2_lo": Z.M2_RANGE[0], "m2_hi": Z.M2_RANGE[1], "m2_bins": Z.M2_BINS,
         "theta_edges": [float(x) for x in Z.THETA_CMS_EDGES], "her": [float(x) for x in K._HER],
         "fwd": (_f32(C.ECL_FWD_MIN_DEG * d), _f32(C.ECL_FWD_MAX_DEG * d)),
         "bar_f": (_f32(C.ECL_BARREL_MIN_DEG * d), _f32(C.ECL_BARREL_MAX_DEG * d)),
@@ -75,7 +79,11 @@ def unit(theta: float, phi: float) -> tuple:
 
 
 def in_gap(theta: float, s: dict) -> bool:
-    inside = s["fwd"][0] <= theta < s["fwd"][1] or s["bar_f"][0] <= theta <= s["bar_f"][1] or s["bwd"][0] < theta <= s["bwd"][1]
+    inside = (
+        s["fwd"][0] <= theta < s["fwd"][1]
+        or s["bar_f"][0] <= theta <= s["bar_f"][1]
+        or s["bwd"][0] < theta <= s["bwd"][1]
+    )
     return not inside or abs(theta - s["half_pi_f"]) <= s["gap90_f"]
 
 
@@ -93,7 +101,9 @@ def loop(events: list[dict], norm: float, s: dict) -> tuple[list[int], list[floa
         n = len(px)
         passed = [True]
         passed.append(ev["trg_ffo"])
-        n_ip = sum(1 for d0, z0 in zip(ev["Track_d0"], ev["Track_z0"], strict=True) if abs(d0) < s["d0"] and abs(z0) < s["z0"])
+        n_ip = sum(
+            1 for d0, z0 in zip(ev["Track_d0"], ev["Track_z0"], strict=True) if abs(d0) < s["d0"] and abs(z0) < s["z0"]
+        )
         passed.append(n_ip == 2 and n == 2)
         if n >= 2:
             q = ev["Track_charge"]

@@ -1,5 +1,5 @@
 // Z' -> invisible selection in ROOT RDataFrame: the yardstick for b2dark's
-// processors/zprime_invisible.py (issue 6). Same cuts, same regions, same
+// processors/zprime_inv/processor.py (issue 6). Same cuts, same regions, same
 // histograms (including the muid weight and pscale shape variations), written
 // the way a careful RDataFrame user would: typed C++ functions, compiled with
 // ACLiC (-O2), no string jitting, implicit MT off (set from Python).

@@ -59,15 +59,19 @@ def make_config() -> Any:
     import ROOT
 
     from processors import selections as S
-    from processors import zprime_invisible as Z
+    from processors.zprime_inv import processor as Z
+    from processors.zprime_inv.search import ZPrimeInvWorkingPoint
+    from samples.constants import M_E, M_MU
+
+    WP = ZPrimeInvWorkingPoint()
     from samples import constants as C
 
     deg = S.DEG
     c = ROOT.ZinvConfig()
     f32 = np.float32
     c.d0_max, c.z0_max = float(f32(C.TRACK_IP_D0_MAX)), float(f32(C.TRACK_IP_Z0_MAX))
-    c.muon_id_min, c.electron_id_min = float(f32(Z.MUON_ID_MIN)), float(f32(Z.ELECTRON_ID_MIN))
-    c.m_mu, c.m_e = Z.M_MU, Z.M_E
+    c.muon_id_min, c.electron_id_min = float(f32(WP.muon_id_min)), float(f32(WP.electron_id_min))
+    c.m_mu, c.m_e = M_MU, M_E
     c.barrel_min, c.barrel_max = C.ECL_BARREL_MIN_DEG * deg, C.ECL_BARREL_MAX_DEG * deg
     c.gap90_half = C.ECL_BARREL_GAP90_HALF_WIDTH_DEG * deg
     c.fwd_min_f, c.fwd_max_f = float(f32(C.ECL_FWD_MIN_DEG * deg)), float(f32(C.ECL_FWD_MAX_DEG * deg))
@@ -75,13 +79,13 @@ def make_config() -> Any:
     c.bwd_min_f, c.bwd_max_f = float(f32(C.ECL_BWD_MIN_DEG * deg)), float(f32(C.ECL_BWD_MAX_DEG * deg))
     c.gap90_half_f = float(f32(C.ECL_BARREL_GAP90_HALF_WIDTH_DEG * deg))
     c.half_pi_f = float(f32(np.pi / 2))
-    c.cone_cos = float(np.cos(Z.PHOTON_VETO_CONE_DEG * deg))
-    c.photon_min_e, c.extra_energy_max = float(f32(Z.PHOTON_VETO_MIN_E)), float(f32(Z.EXTRA_ENERGY_MAX))
-    c.opening_max_deg = Z.OPENING_ANGLE_MAX_DEG
+    c.cone_cos = float(np.cos(WP.photon_veto_cone_deg * deg))
+    c.photon_min_e, c.extra_energy_max = float(f32(WP.photon_veto_min_e)), float(f32(WP.extra_energy_max))
+    c.opening_max_deg = WP.opening_angle_max_deg
     c.m2_lo, c.m2_hi = Z.M2_RANGE
-    c.mmg_photon_e_min = float(f32(Z.MUMUGAMMA_PHOTON_E_MIN))
-    c.mmg_ecms_lo, c.mmg_ecms_hi = Z.MUMUGAMMA_ECMS_RANGE
-    c.ee_m2_max = Z.EE_M2_MAX
+    c.mmg_photon_e_min = float(f32(WP.mumugamma_photon_e_min))
+    c.mmg_ecms_lo, c.mmg_ecms_hi = WP.mumugamma_ecms_range
+    c.ee_m2_max = WP.ee_m2_max
     c.muid_unc_low, c.muid_unc_high, c.muid_p_split = Z.MUID_REL_UNC_LOW_P, Z.MUID_REL_UNC_HIGH_P, Z.MUID_UNC_P_SPLIT
     c.pscale_up, c.pscale_down = float(f32(1.0 + Z.MOMENTUM_SCALE_UNC)), float(f32(1.0 - Z.MOMENTUM_SCALE_UNC))
     from processors.kinematics import _HER
@@ -117,7 +121,9 @@ def _values(h: Any) -> np.ndarray:
     return arr.reshape(ny + 2, nx + 2)[1 : ny + 1, 1 : nx + 1].T
 
 
-def run(files: dict[str, str], metadata: dict[str, dict[str, Any]], overrides: dict[str, Any] | None = None) -> RdfResult:
+def run(
+    files: dict[str, str], metadata: dict[str, dict[str, Any]], overrides: dict[str, Any] | None = None
+) -> RdfResult:
     """Run the selection on every sample (``overrides``: ZinvConfig fields to change, for tests)."""
     ROOT = setup()
     cfg = make_config()

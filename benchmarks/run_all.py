@@ -75,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     path = write_json(args.results_dir / "summary.json", summary)
     print("\n=== summary")
     for e in entries:
-        status = "ok" if e["returncode"] == 0 and "error" not in e else f"FAILED ({e.get('error', 'exit ' + str(e['returncode']))})"
+        status = (
+            "ok"
+            if e["returncode"] == 0 and "error" not in e
+            else f"FAILED ({e.get('error', 'exit ' + str(e['returncode']))})"
+        )
         print(f"  {e['name']:<24} {e['wall_s']:>8.1f} s  {status}")
     print(f"written: {path}")
     return 0 if all(e["returncode"] == 0 and "error" not in e for e in entries) else 1

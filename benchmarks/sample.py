@@ -91,7 +91,9 @@ def write_parquet(columns: Mapping[str, np.ndarray], path: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------- synthetic stand-in
-def synthetic_columns(process: str, n: int, seed: int, params: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+def synthetic_columns(
+    process: str, n: int, seed: int, params: Mapping[str, float] | None = None
+) -> dict[str, np.ndarray]:
     """Event-format columns with plausible low-multiplicity kinematics (not physics).
 
     Two-track processes get back-to-back-ish tracks in the lab, muon-like PID for
@@ -268,7 +270,9 @@ def _generate_chunked(process: str, n: int, seed: int, params: dict[str, float])
     return columns, n_gen
 
 
-def _generate(process: str, n: int, seed: int, params: dict[str, float], source: str) -> tuple[dict[str, np.ndarray], int, float]:
+def _generate(
+    process: str, n: int, seed: int, params: dict[str, float], source: str
+) -> tuple[dict[str, np.ndarray], int, float]:
     """(columns, n_generated, xsec_fb) from the generator, or the synthetic stand-in."""
     if source == "generator":
         from samples.generator import registry
@@ -290,7 +294,7 @@ def generator_available(processes: list[str]) -> bool:
 
 
 def resolve_source(source: str, mix: Mapping[str, tuple[str, dict[str, float], float]] = DEFAULT_MIX) -> str:
-    """"auto" -> "generator" if it can make every process of ``mix``, else "synthetic"."""
+    """ "auto" -> "generator" if it can make every process of ``mix``, else "synthetic"."""
     if source == "auto":
         return "generator" if generator_available(sorted({p for p, _, _ in mix.values()})) else "synthetic"
     if source not in ("generator", "synthetic"):

@@ -37,7 +37,7 @@ from coffea import processor
 
 from processors.resolution import fit_double_cb_hist
 from processors.schema import B2Schema
-from processors.zprime_invisible import ZPrimeInvisibleProcessor
+from processors.zprime_inv.processor import ZPrimeInvisibleProcessor
 from samples import cli as generate_cli
 from samples.catalog import load_catalog
 from samples.constants import LUMI_FB
@@ -147,6 +147,8 @@ ws, build = build_workspace(
 print(f"{build.n_bins_window} bins in the window; notes: {build.notes}")
 res = upper_limit(ws, cl=0.90)
 xsec = fileset[s0]["metadata"]["xsec_fb"]
-print(f"M = {m0} GeV: expected 90% CL limit mu < {res.expected[2]:.3g} -> sigma x BF < {res.expected[2] * xsec:.3g} fb"
-      f" (method: {res.method})")
+print(
+    f"M = {m0} GeV: expected 90% CL limit mu < {res.expected[2]:.3g} -> sigma x BF < {res.expected[2] * xsec:.3g} fb"
+    f" (method: {res.method})"
+)
 assert res.expected[0] <= res.expected[2] <= res.expected[4]

@@ -2,18 +2,20 @@
 
 A search subclasses :class:`SearchProcessor` and defines only
 
-- ``search_name`` and ``histograms()``: the histograms it fills (axes besides
-  "sample"/"syst"),
+- ``search_name``, ``branches`` (what it reads: the bad-file check asks for exactly these) and
+  ``histograms()``: the histograms it fills (axes besides "sample"/"syst"),
 - ``analyze(events, variation) -> SearchResult``: its regions (ordered cuts),
   what to fill, its signal region (for blinding), per-event weight variations.
+- its thresholds as ``self.wp``, an instance of the search's declared working point
+  (processors/spec.py: WorkingPoint), passed to the constructor.
 
 The base does the rest: event weights from the fileset metadata, the shape
 variations (``analyze_shape(events, variation)``, by default ``analyze``, called per
 variation on the events passing the search's ``shape_invariant_cuts``; only the
 fills of hists declared ``syst=True`` are used), cutflows per sample and
-region (raw and weighted), histogram booking (hist.Hist for eager/virtual
-events, hist.dask.Hist for dask-awkward events), per-file event accounting and
-blinding.
+region (raw and weighted), histogram booking, per-file event accounting,
+weighted event lists and blinding. Processors run under coffea's ``processor.Runner``
+(eager/virtual events in numpy-sized chunks) on every executor, dask included.
 
 Blinding: for a data sample (metadata ``is_data``) and unless the processor
 was built with ``unblind=True``, every event in the search's signal region is
@@ -21,17 +23,15 @@ dropped from every histogram and event list, and from the cutflow steps at and
 after the region's ``blind_from`` step (earlier steps are looser than the
 signal region). ``output["blinded"]`` records what was done.
 
-Output (CONTRACTS.md): ``{"hists", "cutflow", "cutflow_regions", "nevents",
-"files", "blinded", "blinded_samples", "eventlist"}``. Cutflows are booked as a
-histogram of "number of consecutive cuts passed" (which adds across chunks and
-works in dask mode); :meth:`SearchProcessor.postprocess` turns it into
-cumulative arrays.
+Output: ``{"hists", "cutflow", "cutflow_regions", "nevents", "files", "blinded",
+"blinded_samples", "eventlist"}``. Cutflows are booked as a histogram of "number of
+consecutive cuts passed" (which adds across chunks); :meth:`SearchProcessor.postprocess`
+turns it into cumulative arrays. Event lists carry the event weight (column "weight").
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -49,10 +49,14 @@ MAX_CUTS = 32  # cutflow steps per region (axis size)
 
 @dataclass(frozen=True)
 class Variation:
-    """A shape variation: the search recomputes its variables with it."""
+    """A shape variation: the search recomputes its variables with it. Object scales multiply
+    every track momentum (``momentum_scale``) or photon energy (``photon_energy_scale``);
+    efficiency variations are per-event weight ratios (``SearchResult.weight_variations``,
+    named in ``SearchProcessor.weight_variation_names``)."""
 
     name: str = NOMINAL
     momentum_scale: float = 1.0  # multiplies every track momentum
+    photon_energy_scale: float = 1.0  # multiplies every photon (ECL cluster) energy
 
     def nth_track(self, tracks, i: int, mass: Any = None) -> P4:
         """The ``i``-th track per event as a P4 with this variation's momentum scale: the
@@ -107,14 +111,6 @@ class SearchResult:
     cache: dict[str, Any] = field(default_factory=dict)  # search-private values analyze_shape may reuse
 
 
-def _is_dask(events) -> bool:
-    try:
-        import dask_awkward as dak
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(events, dak.Array)
-
-
 def _fill(h, weight, **values) -> None:
     """Fill by axis order: hist reserves the keyword ``sample`` (Mean storage), our axis name."""
     h.fill(*(values[ax.name] for ax in h.axes), weight=weight)
@@ -158,18 +154,12 @@ def _flat(values: Any, weight: Any) -> tuple[Any, Any]:
     return as_columns(values, np.nan), weight
 
 
-def _hist_class(dask_mode: bool) -> type:
-    if dask_mode:
-        import hist.dask as hdask
-
-        return hdask.Hist
-    return hist.Hist
-
-
 class SearchProcessor(processor.ProcessorABC):
     """Base of every b2dark search processor."""
 
     search_name: ClassVar[str] = ""
+    # Branches the search reads (counters included); empty = the whole event format.
+    branches: ClassVar[tuple[str, ...]] = ()
     shape_variations: ClassVar[tuple[Variation, ...]] = ()
     weight_variation_names: ClassVar[tuple[str, ...]] = ()
     primary_region: ClassVar[str] = "sr"  # its cutflow is output["cutflow"]
@@ -177,9 +167,15 @@ class SearchProcessor(processor.ProcessorABC):
     # evaluated (analyze_shape) only on events passing them in the nominal pass.
     shape_invariant_cuts: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, lumi_fb: float | None = None, unblind: bool = False) -> None:
+    def __init__(self, lumi_fb: float | None = None, unblind: bool = False, working_point: Any = None) -> None:
         self.lumi_fb = lumi_fb
         self.unblind = bool(unblind)
+        self.wp = self.default_working_point() if working_point is None else working_point
+
+    @classmethod
+    def default_working_point(cls) -> Any:
+        """The search's working point with its declared defaults (None for a search without one)."""
+        return None
 
     # ---------------------------------------------------------------- hooks
     def histograms(self) -> dict[str, HistSpec]:
@@ -198,16 +194,19 @@ class SearchProcessor(processor.ProcessorABC):
 
     @classmethod
     def required_branches(cls, is_mc: bool = False) -> set[str]:
-        """Branches a file must have (the bad-file check): the whole event format."""
-        return set(all_branches(mc=is_mc))
+        """Branches a file must have (the bad-file check): what the search reads, the event
+        identifiers, and the generator weight for MC (the whole event format if undeclared)."""
+        if not cls.branches:
+            return set(all_branches(mc=is_mc))
+        return {*cls.branches, "run", "event", *(("weight",) if is_mc else ())}
 
     # -------------------------------------------------------------- helpers
     @property
     def syst_names(self) -> list[str]:
         return [NOMINAL, *self.weight_variation_names, *(v.name for v in self.shape_variations)]
 
-    def _book(self, dask_mode: bool, specs: dict[str, HistSpec]) -> dict[str, Any]:
-        cls = _hist_class(dask_mode)
+    def _book(self, specs: dict[str, HistSpec]) -> dict[str, Any]:
+        cls = hist.Hist
         out = {}
         # hist warns that "sample" is its fill keyword; the contract names the axis so and we fill by position.
         warnings.filterwarnings("ignore", message="sample is a protected keyword")
@@ -242,7 +241,13 @@ class SearchProcessor(processor.ProcessorABC):
             )
         if float(md["n_events"]) <= 0:
             raise ValueError(f"sample {sample!r}: metadata n_events = {md['n_events']} must be > 0")
-        norm = float(md["xsec_fb"]) * float(md.get("filter_efficiency", 1.0) or 1.0) * float(lumi)
+        # None = no generator filter; 0 is a mistake in the catalog, never silently "no filter"
+        feff = md.get("filter_efficiency")
+        feff = 1.0 if feff is None else float(feff)
+        if not 0.0 < feff <= 1.0:
+            raise ValueError(f"sample {sample!r}: metadata filter_efficiency = {feff} must be in (0, 1]; fix its "
+                             "catalog entry")  # fmt: skip
+        norm = float(md["xsec_fb"]) * feff * float(lumi)
         norm /= float(md["n_events"])
         if "weight" in events.fields:
             return norm * as_columns(ak.values_astype(events.weight, np.float64))
@@ -250,13 +255,12 @@ class SearchProcessor(processor.ProcessorABC):
 
     # -------------------------------------------------------------- process
     def process(self, events) -> dict[str, Any]:
-        dask_mode = _is_dask(events)
         md = dict(events.metadata)
-        sample = md.get("sample", md.get("dataset", "unknown"))
+        sample = str(md.get("sample", md.get("dataset", "unknown")))
         is_data = bool(md.get("is_data", False))
         blind = is_data and not self.unblind
         specs = self.histograms()
-        hists = self._book(dask_mode, specs)
+        hists = self._book(specs)
         weight = self.event_weight(events)
         one = weight * 0.0 + 1.0
 
@@ -264,19 +268,17 @@ class SearchProcessor(processor.ProcessorABC):
         res = self.analyze(events, Variation())
         keep = ~_mask(res.signal_region) if blind else None
         region_masks = self._region_masks(res)
-        self._fill_all(hists, specs, res, region_masks, weight, sample, NOMINAL, keep, with_weight_variations=not is_data)
+        self._fill_all(
+            hists, specs, res, region_masks, weight, sample, NOMINAL, keep, with_weight_variations=not is_data
+        )
         npass = {rname: self._npass(region, keep) for rname, region in res.regions.items()}
-        if dask_mode:
-            for rname, n in npass.items():
-                _fill(hists["__cutflow__"], weight=one, sample=sample, region=rname, npass=n, kind="raw")
-                _fill(hists["__cutflow__"], weight=weight, sample=sample, region=rname, npass=n, kind="weighted")
-        else:
-            _fill_cutflow_binned(hists["__cutflow__"], sample, npass, one, weight)
-        if res.eventlist and (is_data or not dask_mode):
+        _fill_cutflow_binned(hists["__cutflow__"], sample, npass, one, weight)
+        if res.eventlist:
             sel = region_masks[res.eventlist_region or next(iter(res.regions))]
             if keep is not None:
                 sel = sel & keep
             eventlist = {k: _flat(v, None)[0][sel] for k, v in res.eventlist.items()}
+            eventlist["weight"] = np.asarray(weight)[sel]
         # a set of (region, step, name): sets merge by union across chunks, lists would concatenate
         cut_names = {(rname, i, n) for rname, region in res.regions.items() for i, n in enumerate(region.names)}
 
@@ -295,24 +297,17 @@ class SearchProcessor(processor.ProcessorABC):
                 vres = self.analyze_shape(events, variation, sel, res)
                 vmasks = self._region_masks(vres)
                 self._fill_all(hists, specs, vres, vmasks, sub_weight, sample, variation.name, None, syst_only=True)
-        nevents = ak.num(events, axis=0) if dask_mode else len(events)
-        out: dict[str, Any] = {
+        return {
             "hists": hists,
-            "nevents": {sample: nevents},
+            "nevents": {sample: len(events)},
             "cutflow_names": {sample: cut_names},
             # a set: it merges by union across chunks (bools would add up to ints)
             "blinded_samples": {sample} if blind else set(),
-        }
-        if not dask_mode:
-            filename = md.get("filename", "?")
-            out["files"] = {sample: {filename: len(events)}}
-            out["eventlist"] = {
+            "files": {sample: {md.get("filename", "?"): len(events)}},
+            "eventlist": {
                 sample: {k: processor.column_accumulator(np.asarray(v, dtype=np.float64)) for k, v in eventlist.items()}
-            }
-        else:
-            out["files"] = {sample: {}}
-            out["eventlist"] = {sample: eventlist}
-        return out
+            },
+        }
 
     @staticmethod
     def _region_masks(res: SearchResult) -> dict[str, Any]:
@@ -361,24 +356,21 @@ class SearchProcessor(processor.ProcessorABC):
         """Number of consecutive cuts passed (0 .. n_cuts); blinded events stop before ``blind_from``."""
         if len(region.cuts) > MAX_CUTS:
             raise ValueError(f"region has {len(region.cuts)} cuts; at most {MAX_CUTS} are supported")
-        running = None
-        npass = None
-        cap = None
+        running: Any = None
+        npass: Any = None
+        cap: int | None = None
         for i, (name, mask) in enumerate(region.cuts):
             m = _mask(mask)
             if running is None:
                 running = m.copy() if isinstance(m, np.ndarray) else m
                 npass = running * 1
-            elif isinstance(running, np.ndarray):  # eager: in place, no temporaries
+            else:  # in place, no temporaries
                 np.logical_and(running, m, out=running)
                 npass += running
-            else:
-                running = running & m
-                npass = npass + running * 1
             if name == region.blind_from:
                 cap = i
         if keep is not None and cap is not None:
-            # A hidden event counts only for the steps before blind_from (ufuncs only: dask).
+            # A hidden event counts only for the steps before blind_from.
             npass = keep * npass + (~keep) * np.minimum(npass, cap)
         return npass
 
@@ -424,10 +416,3 @@ class SearchProcessor(processor.ProcessorABC):
         if isinstance(hidden, set):
             accumulator["blinded_samples"] = {s: s in hidden for s in accumulator.get("nevents", {})}
         return accumulator
-
-
-def merge_outputs(outputs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
-    """Merge per-dataset outputs (``apply_to_fileset`` after ``dask.compute``) into one."""
-    from coffea.processor import accumulate
-
-    return accumulate(list(outputs.values()))

@@ -98,9 +98,7 @@ class Vertex:
 
     @property
     def momentum(self) -> ak.Array:
-        return ak.zip(
-            {"x": self.px, "y": self.py, "z": self.pz}, with_name="ThreeVector", behavior=self.behavior
-        )
+        return ak.zip({"x": self.px, "y": self.py, "z": self.pz}, with_name="ThreeVector", behavior=self.behavior)
 
     @property
     def rho(self) -> ak.Array:
@@ -117,7 +115,9 @@ for _name in ("Track", "Photon", "MCParticle"):
         _cls.ProjectionClass2D = getattr(vector, "TwoVector" + _kind)
         _cls.ProjectionClass3D = getattr(vector, "ThreeVector" + _kind)
         _cls.ProjectionClass4D = getattr(vector, "LorentzVector" + _kind)
-        _cls.MomentumClass = globals()["Track" + _kind] if _name == "Track" else getattr(vector, "LorentzVector" + _kind)
+        _cls.MomentumClass = (
+            globals()["Track" + _kind] if _name == "Track" else getattr(vector, "LorentzVector" + _kind)
+        )
 
 # Cross-type + and - for every pair of four-vector record names: charged +
 # charged keeps the charge (Candidate), anything else gives a LorentzVector.

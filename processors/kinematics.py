@@ -345,7 +345,9 @@ class Jagged:
     def leading_by(self, key: str, names: tuple[str, ...], fill: float = 0.0,
                    rows: np.ndarray | None = None) -> tuple[np.ndarray, ...]:  # fmt: skip
         """:func:`leading_by` for all events or ``rows``."""
-        starts, stops = (self.offsets[:-1], self.offsets[1:]) if rows is None else (self.offsets[rows], self.offsets[rows + 1])
+        starts, stops = (
+            (self.offsets[:-1], self.offsets[1:]) if rows is None else (self.offsets[rows], self.offsets[rows + 1])
+        )
         best = np.empty(len(starts), dtype=np.int64)
         _argmax_kernel(starts, stops, self.flat(key), best)
         has = best >= 0

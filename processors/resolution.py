@@ -155,7 +155,9 @@ class ResolutionModel:
         return mass**2 - n_sigma * s, mass**2 + n_sigma * s
 
 
-def window_yields(h, model: ResolutionModel, masses: Sequence[float], n_sigma: float = 10.0) -> dict[float, dict[str, float]]:
+def window_yields(
+    h, model: ResolutionModel, masses: Sequence[float], n_sigma: float = 10.0
+) -> dict[float, dict[str, float]]:
     """Yield per sample in the M^2_recoil window of each mass hypothesis.
 
     ``h``: a hist with axes "sample" and an M^2_recoil axis (any others, e.g. "syst" or

@@ -9,9 +9,8 @@ top-level fields.
 Works with ``NanoEventsFactory.from_root`` in eager, virtual and dask modes and
 with ``from_parquet`` in eager and virtual modes (hence under
 ``processor.Runner(format="root" | "parquet")``). coffea 2026.9 raises
-NotImplementedError for Parquet in dask mode; :func:`dask_events_from_parquet`
-is the way around it: dask-awkward reads the flat columns and
-:func:`events_from_flat` builds the same records in each partition.
+NotImplementedError for Parquet in dask mode; b2dark runs through the Runner only.
+:func:`events_from_flat` builds the same records from flat columns already in memory.
 
 Two columns are synthesised in the form (no extra I/O):
 ``Track.mass`` (pion hypothesis, the basf2 default for tracks) and
@@ -22,7 +21,7 @@ the schema needs no transform of its own on the workers).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import awkward as ak
@@ -86,9 +85,7 @@ class B2Schema(BaseSchema):
 
     def __init__(self, base_form: dict[str, Any], version: str = "latest") -> None:
         super().__init__(base_form)
-        self._form["fields"], self._form["contents"] = self._build(
-            self._form["fields"], self._form["contents"]
-        )
+        self._form["fields"], self._form["contents"] = self._build(self._form["fields"], self._form["contents"])
 
     @staticmethod
     def _build(fields: list[str], contents: list[dict]) -> tuple[list[str], list[dict]]:
@@ -162,25 +159,3 @@ def events_from_flat(flat: ak.Array, metadata: Mapping[str, Any] | None = None) 
     events = ak.zip({**rest, **out}, depth_limit=1, with_name="NanoEvents")
     events = ak.with_parameter(events, "metadata", dict(metadata or {}))
     return ak.Array(events, behavior=behaviors.behavior)
-
-
-def _events_from_flat_partition(flat: ak.Array, metadata: dict[str, Any]) -> ak.Array:
-    return events_from_flat(flat, metadata)
-
-
-def dask_events_from_parquet(
-    files: str | Sequence[str], metadata: Mapping[str, Any] | None = None, **from_parquet_options: Any
-):
-    """Dask-mode events from Parquet file(s): the coffea 2026.9 workaround.
-
-    ``NanoEventsFactory.from_parquet(mode="dask")`` raises NotImplementedError,
-    so read the flat columns with ``dask_awkward.from_parquet`` (column
-    projection still works: only touched branches are read) and build the
-    records per partition with :func:`events_from_flat`.
-    """
-    import dask_awkward as dak
-
-    flat = dak.from_parquet(files, **from_parquet_options)
-    return dak.map_partitions(
-        _events_from_flat_partition, flat, dict(metadata or {}), label="b2dark-events-from-flat"
-    )

@@ -88,6 +88,8 @@ class SampleEntry(BaseModel):
     injected_signal: str | None = None
     components: dict[str, int] = Field(default_factory=dict)  # pseudo-data: events per process
     doc: str = ""
+    digest: str | None = None  # b2dark generate: digest of the sample's definition (recipe entry)
+    generator_digest: str | None = None  # ... and of the generator code that made it
 
     @model_validator(mode="after")
     def _consistent(self) -> SampleEntry:
@@ -145,7 +147,8 @@ class Catalog(BaseModel):
                 raise CatalogError(f"sample {name!r}: no {fmt} files in the catalog entry 'files'")
             if not s.is_data and lumi_mc is None:
                 raise CatalogError(
-                    f"sample {name!r}: MC needs a luminosity to normalise to; pass lumi_fb= or set 'lumi_fb' in the catalog"
+                    f"sample {name!r}: MC needs a luminosity to normalise to; "
+                    "pass lumi_fb= or set 'lumi_fb' in the catalog"
                 )
             tree = "events" if fmt == "root" else None
             meta = {
@@ -209,9 +212,7 @@ def parse_catalog(data: dict[str, Any], path: str = "<memory>", base_dir: str | 
 def load_catalog(path: str | Path) -> Catalog:
     path = Path(path)
     if not path.exists():
-        raise CatalogError(
-            f"catalog {path} does not exist; build it with `make samples` or `b2dark generate`"
-        )
+        raise CatalogError(f"catalog {path} does not exist; build it with `make samples` or `b2dark generate`")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:

@@ -4,9 +4,9 @@ Either one sample from the command line::
 
     b2dark generate --process zprime_inv --n 20000 --param mass=2.0 --out data/samples
 
-or a recipe (samples/default.yaml is the default set)::
+or one or more recipes (samples/recipes/<search>.yaml; `b2dark samples SEARCH` picks the search's)::
 
-    b2dark generate --recipe samples/default.yaml --out data/samples
+    b2dark generate --recipe samples/recipes/zprime_inv.yaml --out data/samples
 
 Recipe keys: ``lumi_fb`` (MC normalisation written into the catalog),
 ``formats`` (root and/or parquet), ``samples`` (list of {name, process, n,
@@ -15,14 +15,27 @@ a mass scan named ``<name>_m<mass>`` -- and ``pseudodata`` (list of {name, lumi_
 seed, backgrounds: [MC sample names], inject: {process, params, xsec_fb | n_events}}).
 Files and DIR/catalog.yaml are written into --out; existing catalog entries of
 other samples are kept.
+
+Incremental: every catalog entry records a digest of its definition (the recipe entry, or for
+pseudo-data also its backgrounds' digests) and of the generator's code. A sample whose entry has the
+same digests and whose files are intact is reused, so pools shared by several searches' recipes are
+generated once; a changed generator regenerates it; the same name with a *different* definition is
+refused (--replace regenerates it). Several recipes may name the same sample only with identical
+definitions. The catalog folder is locked while `generate` writes to it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
 import sys
 import time
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +95,80 @@ def stable_seed(name: str) -> int:
     return zlib.crc32(name.encode()) & 0x7FFFFFFF
 
 
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def generator_digest() -> str:
+    """The fast simulation's code: a sample made by other generator code is regenerated."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted([*root.joinpath("generator").rglob("*.py"), root / "constants.py", root / "eventformat.py",
+                     root / "pseudodata.py"]):  # fmt: skip
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def definition_digest(task: Task | PseudoTask, formats: list[str], upstream: dict[str, str] | None = None) -> str:
+    """The sample's definition: the recipe entry (+ formats; pseudo-data: its backgrounds' digests)."""
+    return _digest({"task": dataclasses.asdict(task), "formats": sorted(formats), "upstream": upstream or {}})
+
+
+def _intact(entry: SampleEntry, out: Path) -> bool:
+    return all((out / f.path).is_file() and (out / f.path).stat().st_size > 0 for f in entry.files)
+
+
+@contextlib.contextmanager
+def catalog_lock(out: Path) -> Iterator[None]:
+    """One `b2dark generate` at a time writes a sample folder (e.g. `make -j` of two searches)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".catalog.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"b2dark generate: {out} is being written by another `b2dark generate`; waiting...", file=sys.stderr)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _count(text: str) -> int:
+    """An event count: 20000, 2e4 or 1e6 (an integer written in any form)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of events") from None
+    if not v.is_integer() or v <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the number of events must be a positive integer")
+    return int(v)
+
+
+def merge_recipes(paths: list[Path]) -> tuple[list[Task], list[PseudoTask], dict[str, Any]]:
+    """Tasks of several recipes; a name defined in two recipes must have the same definition."""
+    tasks: dict[str, Task] = {}
+    pseudo: dict[str, PseudoTask] = {}
+    settings: dict[str, Any] = {}
+    origin: dict[str, Path] = {}
+    for path in paths:
+        t_list, p_list, st = parse_recipe(path)
+        for key in ("formats",):
+            if key in st and key in settings and st[key] != settings[key]:
+                raise RecipeError(f"recipes {origin.get('__settings')} and {path} disagree on {key!r}")
+        settings = {**st, **settings}
+        origin.setdefault("__settings", path)
+        for table, items in ((tasks, t_list), (pseudo, p_list)):
+            for t in items:
+                if t.name in table and table[t.name] != t:
+                    raise RecipeError(f"sample {t.name!r} is defined differently in {origin[t.name]} and {path}; "
+                                      "shared pools must be identical in every recipe (or renamed)")  # fmt: skip
+                table.setdefault(t.name, t)
+                origin.setdefault(t.name, path)
+    return list(tasks.values()), list(pseudo.values()), settings
+
+
 def _value(text: str) -> Any:
     for conv in (int, float):
         try:
@@ -131,8 +218,7 @@ def parse_recipe(path: Path) -> tuple[list[Task], list[PseudoTask], dict[str, An
         variants = [(s["name"], dict(s.get("params") or {}))]
         if masses:
             variants = [
-                (f"{s['name']}_m{_mass_tag(float(m))}", {**(s.get("params") or {}), "mass": float(m)})
-                for m in masses
+                (f"{s['name']}_m{_mass_tag(float(m))}", {**(s.get("params") or {}), "mass": float(m)}) for m in masses
             ]
         for k, (name, params) in enumerate(variants):
             tasks.append(
@@ -237,9 +323,7 @@ def run_task(t: Task, out: Path, formats: list[str]) -> tuple[str, dict[str, Any
     return t.name, entry.model_dump(mode="json"), time.perf_counter() - t0
 
 
-def run_pseudo(
-    p: PseudoTask, catalog: Catalog, out: Path, formats: list[str]
-) -> tuple[str, dict[str, Any], float]:
+def run_pseudo(p: PseudoTask, catalog: Catalog, out: Path, formats: list[str]) -> tuple[str, dict[str, Any], float]:
     from samples.generator import registry
     from samples.pseudodata import Component, make_pseudodata
 
@@ -256,9 +340,7 @@ def run_pseudo(
             params=e.params.model_dump(exclude_none=True),
             filter_name=e.filter,
             filter_options=e.filter_options,
-            pool_files=[str(out / f.path) for f in e.files if f.format == "root"]
-            if p.mode == "resample"
-            else [],
+            pool_files=[str(out / f.path) for f in e.files if f.format == "root"] if p.mode == "resample" else [],
         )
     injected = None
     if p.inject:
@@ -295,8 +377,7 @@ def run_pseudo(
         seed=p.seed,
         injected_signal=injected,
         components=counts,
-        doc=p.doc
-        or f"pseudo-data at {p.lumi_fb} fb^-1 from {', '.join(p.backgrounds)} ({p.mode}, skim {p.skim})",
+        doc=p.doc or f"pseudo-data at {p.lumi_fb} fb^-1 from {', '.join(p.backgrounds)} ({p.mode}, skim {p.skim})",
     )
     return p.name, entry.model_dump(mode="json"), time.perf_counter() - t0
 
@@ -307,29 +388,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate Belle II fast-simulation samples (ROOT/Parquet) and their catalog entries.",
     )
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--recipe", type=Path, help="YAML recipe of samples (e.g. samples/default.yaml)")
+    src.add_argument(
+        "--recipe", type=Path, action="append", help="YAML recipe of samples (samples/recipes/*.yaml); repeatable"
+    )
     src.add_argument("--process", help="one process (see --list)")
     src.add_argument("--list", action="store_true", help="list the known processes and exit")
-    ap.add_argument("--n", type=int, default=10_000, help="events to generate (before the filter)")
+    ap.add_argument("--n", type=_count, default=10_000, help="events to generate (before the filter), e.g. 1e6")
     ap.add_argument("--seed", type=int, default=None, help="random seed (default: from the sample name)")
-    ap.add_argument(
-        "--param", action="append", metavar="KEY=VALUE", help="model parameter, repeatable (mass=1.0)"
-    )
+    ap.add_argument("--param", action="append", metavar="KEY=VALUE", help="model parameter, repeatable (mass=1.0)")
     ap.add_argument("--filter", default="default", help="generator-level filter name, or 'none'")
     ap.add_argument("--name", help="sample name (default: process[_m<mass>])")
-    ap.add_argument(
-        "--lumi-fb", type=float, default=None, help="luminosity MC is normalised to (catalog lumi_fb)"
-    )
-    ap.add_argument(
-        "--out", type=Path, default=Path("data/samples"), help="output directory (catalog.yaml inside)"
-    )
+    ap.add_argument("--lumi-fb", type=float, default=None, help="luminosity MC is normalised to (catalog lumi_fb)")
+    ap.add_argument("--out", type=Path, default=Path("data/samples"), help="output directory (catalog.yaml inside)")
     ap.add_argument("--format", action="append", choices=FORMATS, help="file format(s); default root")
     ap.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
     ap.add_argument("--only", action="append", help="with --recipe: only these sample names")
-    ap.add_argument(
-        "--skip-missing", action="store_true", help="skip processes whose generator does not exist yet"
-    )
+    ap.add_argument("--skip-missing", action="store_true", help="skip processes whose generator does not exist yet")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument(
+        "--replace",
+        action="store_true",
+        help="regenerate samples whose catalog entry has another definition (default: refuse)",
+    )
     return ap
 
 
@@ -349,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         if args.recipe is not None:
-            tasks, pseudo, settings = parse_recipe(args.recipe)
+            tasks, pseudo, settings = merge_recipes(args.recipe)
             if args.only:
                 tasks = [t for t in tasks if t.name in args.only]
                 pseudo = [p for p in pseudo if p.name in args.only]
@@ -382,7 +462,12 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(err))
 
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    with catalog_lock(out):
+        return _generate(args, ready, pseudo, formats, lumi, out)
+
+
+def _generate(args: argparse.Namespace, ready: list[Task], pseudo: list[PseudoTask], formats: list[str],
+              lumi: float | None, out: Path) -> int:  # fmt: skip
     cat_path = out / "catalog.yaml"
     try:
         catalog = load_catalog(cat_path) if cat_path.exists() else Catalog()
@@ -390,51 +475,76 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{err}\n(remove or fix {cat_path})")
     if lumi is not None:
         catalog.lumi_fb = float(lumi)
+    code = generator_digest()
+
+    def up_to_date(name: str, digest: str) -> bool:
+        """Reusable as it is (same definition, same generator, files intact); raises on a conflict."""
+        e = catalog.samples.get(name)
+        if e is None:
+            return False
+        if e.digest is not None and e.digest != digest and not args.replace:
+            raise RecipeError(f"sample {name!r} in {cat_path} was made from another definition; --replace "
+                              "regenerates it (or give the new sample another name)")  # fmt: skip
+        return e.digest == digest and e.generator_digest == code and _intact(e, out)
+
+    try:
+        digests = {t.name: definition_digest(t, formats) for t in ready}
+        todo = [t for t in ready if not up_to_date(t.name, digests[t.name])]
+        pd_digests = {}
+        for p in pseudo:
+            missing = [b for b in p.backgrounds if b not in digests and b not in catalog.samples]
+            if missing:
+                raise RecipeError(f"pseudo-data {p.name!r}: background(s) {missing} are neither in the recipe(s) nor "
+                                  f"in {cat_path}")  # fmt: skip
+            upstream = {b: digests.get(b) or catalog.samples[b].digest or "" for b in p.backgrounds}
+            pd_digests[p.name] = definition_digest(p, formats, upstream)
+        pseudo_todo = [p for p in pseudo if not up_to_date(p.name, pd_digests[p.name])
+                       or any(b in {t.name for t in todo} for b in p.backgrounds)]  # fmt: skip
+    except RecipeError as err:
+        return _fail(str(err))
+    reused = len(ready) + len(pseudo) - len(todo) - len(pseudo_todo)
+    if reused:
+        print(f"b2dark generate: {reused} sample(s) up to date in {cat_path}, reused")
 
     from tqdm import tqdm
 
-    bar = tqdm(total=len(ready) + len(pseudo), unit="sample", disable=args.no_progress, desc="generate")
+    bar = tqdm(total=len(todo) + len(pseudo_todo), unit="sample", disable=args.no_progress, desc="generate")
     t_start = time.perf_counter()
     errors: list[str] = []
 
-    def record(name: str, entry: dict, dt: float) -> None:
-        catalog.samples[name] = SampleEntry.model_validate(entry)
+    def record(name: str, entry: dict, dt: float, digest: str) -> None:
+        catalog.samples[name] = SampleEntry.model_validate({**entry, "digest": digest, "generator_digest": code})
         e = catalog.samples[name]
         bar.write(f"  {name:28s} {e.n_events:>9d} events (eff {e.filter_efficiency:.4g}) in {dt:6.1f} s")
         bar.update(1)
         catalog.save(cat_path)  # after every sample: an interrupted run keeps what is done
 
-    if args.jobs > 1 and len(ready) > 1:
+    if args.jobs > 1 and len(todo) > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(run_task, t, out, formats): t for t in sorted(ready, key=lambda t: -t.n)}
+            futures = {pool.submit(run_task, t, out, formats): t for t in sorted(todo, key=lambda t: -t.n)}
             for fut in as_completed(futures):
                 try:
-                    record(*fut.result())
+                    record(*fut.result(), digests[futures[fut].name])
                 except Exception as err:  # keep the other samples; report at the end
                     errors.append(f"{futures[fut].name}: {type(err).__name__}: {err}")
     else:
-        for t in ready:
+        for t in todo:
             try:
-                record(*run_task(t, out, formats))
+                record(*run_task(t, out, formats), digests[t.name])
             except Exception as err:
                 errors.append(f"{t.name}: {type(err).__name__}: {err}")
-    for p in pseudo:
-        missing = [b for b in p.backgrounds if b not in catalog.samples]
-        if missing:
-            bar.write(f"  {p.name}: leaving out backgrounds not generated: {missing}")
-            p.backgrounds = [b for b in p.backgrounds if b in catalog.samples]
-        if not p.backgrounds:
-            errors.append(f"{p.name}: no background available")
+    for p in pseudo_todo:
+        absent = [b for b in p.backgrounds if b not in catalog.samples]
+        if absent:
+            errors.append(f"{p.name}: background(s) {absent} failed or are missing; pseudo-data not made")
             continue
         try:
-            record(*run_pseudo(p, catalog, out, formats))
+            record(*run_pseudo(p, catalog, out, formats), pd_digests[p.name])
         except Exception as err:
             errors.append(f"{p.name}: {type(err).__name__}: {err}")
     bar.close()
     catalog.save(cat_path)
-    print(
-        f"b2dark generate: {len(catalog.samples)} samples in {cat_path} ({time.perf_counter() - t_start:.1f} s)"
-    )
+    print(f"b2dark generate: {len(catalog.samples)} samples in {cat_path} ({time.perf_counter() - t_start:.1f} s)")
     if errors:
         return _fail("some samples failed:\n  " + "\n  ".join(errors))
     return 0

@@ -43,7 +43,12 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     _c("trg_stt", "bool", "", "CDC single-track trigger: 1 track with p* > 0.7 GeV in 35-127 deg"),
     _c("trg_cdcklm", "bool", "", "CDC track matched to a KLM cluster (single-muon trigger)"),
     _c("trg_hie", "bool", "", "ECL high energy: sum of cluster E in 22-126 deg > 1 GeV"),
-    _c("trg_lml", "bool", "", "ECL low-multiplicity single-photon line: one cluster E* > 1 GeV in 32-130 deg, no other > 0.3 GeV"),
+    _c(
+        "trg_lml",
+        "bool",
+        "",
+        "ECL low-multiplicity single-photon line: one cluster E* > 1 GeV in 32-130 deg, no other > 0.3 GeV",
+    ),
 )
 
 TRACK_COLUMNS: tuple[Column, ...] = (
@@ -117,7 +122,13 @@ COLLECTIONS: dict[str, tuple[Column, ...]] = {
 MC_EVENT_COLUMNS: tuple[Column, ...] = (
     _c("mc_mass", "float64", "GeV", "generated mass of the primary mediator (Z' or A')", True),
     _c("mc_mass2", "float64", "GeV", "second generated mass (h' in dark Higgsstrahlung and iDM)", True),
-    _c("mc_mass3", "float64", "GeV", "third generated mass (chi1 in iDM; chi2 = chi1 + delta_m, on the pdg-57 MCParticle)", True),
+    _c(
+        "mc_mass3",
+        "float64",
+        "GeV",
+        "third generated mass (chi1 in iDM; chi2 = chi1 + delta_m, on the pdg-57 MCParticle)",
+        True,
+    ),
     _c("mc_coupling", "float64", "", "coupling (g' or epsilon) used to weight the sample", True),
     _c("mc_ctau", "float64", "cm", "proper decay length of the long-lived state", True),
 )

@@ -35,10 +35,7 @@ def render_tables() -> str:
         mc_coll = all(c.mc_only for c in cols)
         lines += ["", f"### `{coll}`" + (" (MC only)" if mc_coll else ""), ""]
         rows = [(f"n{coll}", "int32", "", "yes" if mc_coll else "", f"number of {coll} entries in the event")]
-        rows += [
-            (f"{coll}_{c.name}", f"{c.dtype}[n{coll}]", c.unit, "yes" if c.mc_only else "", c.doc)
-            for c in cols
-        ]
+        rows += [(f"{coll}_{c.name}", f"{c.dtype}[n{coll}]", c.unit, "yes" if c.mc_only else "", c.doc) for c in cols]
         lines += _table(rows)
     lines += ["", END]
     return "\n".join(lines)

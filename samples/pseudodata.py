@@ -84,9 +84,7 @@ def take_events(cols: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.nd
     return out
 
 
-def generate_component(
-    comp: Component, n_target: int, seed: int, chunk_size: int = pipeline.DEFAULT_CHUNK
-) -> dict:
+def generate_component(comp: Component, n_target: int, seed: int, chunk_size: int = pipeline.DEFAULT_CHUNK) -> dict:
     """Exactly ``n_target`` events passing the filter (generated in rounds, each with its own seed)."""
     parts = []
     have = 0
@@ -144,7 +142,9 @@ def resample_component(
     keep = np.flatnonzero(SKIMS[skim](pool)) if skim else np.arange(n_pool)
     w = np.asarray(pool.get("weight", np.ones(n_pool)), dtype=np.float64)[keep]
     if np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise ValueError(f"pseudo-data: pool of {comp.process!r} ({comp.pool_files}) has negative or non-finite weights")
+        raise ValueError(
+            f"pseudo-data: pool of {comp.process!r} ({comp.pool_files}) has negative or non-finite weights"
+        )
     eff_skim = w.sum() / n_pool if n_pool else 0.0
     n = int(rng.poisson(comp.xsec_fb * comp.filter_efficiency * eff_skim * lumi_fb))
     if n and keep.size == 0:

@@ -16,9 +16,7 @@ from samples.generator import registry
 from samples.generator.truth import TruthEvents
 
 
-def _pack(
-    n: int, parts: list[tuple[int, np.ndarray, int, bool, float]], event: dict | None = None
-) -> TruthEvents:
+def _pack(n: int, parts: list[tuple[int, np.ndarray, int, bool, float]], event: dict | None = None) -> TruthEvents:
     """Fixed multiplicity: parts = [(pdg, p4 (n, 4), mother slot, final, ctau)]."""
     k = len(parts)
     p4 = np.stack([p[1] for p in parts], axis=1).reshape(-1, 4)
@@ -36,9 +34,7 @@ def _pack(
     )
 
 
-def toy_mumu(
-    n: int, rng: np.random.Generator, sqrt_s: np.ndarray, lepton: int = 13, **_: object
-) -> TruthEvents:
+def toy_mumu(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, lepton: int = 13, **_: object) -> TruthEvents:
     """e+e- -> l+l- gamma: photon along the beam axis (ISR-like, 1/x spectrum), lepton pair 1 + cos^2."""
     x = np.exp(rng.uniform(np.log(1e-4), np.log(0.5), n))
     k = 0.5 * sqrt_s * x  # photon energy when the recoil has mass sqrt(s (1 - x))
@@ -52,9 +48,7 @@ def toy_mumu(
     m = C.M_MU if lepton == 13 else C.M_E
     mu_minus, mu_plus = lz.two_body_decay_rest(lz.mass(system), m, m, ct, phi)
     mu_minus, mu_plus = lz.boost_from_rest_of(mu_minus, system), lz.boost_from_rest_of(mu_plus, system)
-    return _pack(
-        n, [(lepton, mu_minus, -1, True, 0.0), (-lepton, mu_plus, -1, True, 0.0), (22, gamma, -1, True, 0.0)]
-    )
+    return _pack(n, [(lepton, mu_minus, -1, True, 0.0), (-lepton, mu_plus, -1, True, 0.0), (22, gamma, -1, True, 0.0)])
 
 
 def toy_ks(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, **_: object) -> TruthEvents:
@@ -68,9 +62,7 @@ def toy_ks(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, **_: object) ->
     return _pack(n, parts)
 
 
-def toy_invisible(
-    n: int, rng: np.random.Generator, sqrt_s: np.ndarray, mass: float = 1.0, **_: object
-) -> TruthEvents:
+def toy_invisible(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, mass: float = 1.0, **_: object) -> TruthEvents:
     """e+e- -> mu mu X, X invisible, flat three-body phase space (signal stand-in)."""
     parent = lz.p4(0 * sqrt_s, 0 * sqrt_s, 0 * sqrt_s, sqrt_s)
     m1, m2, x = lz.three_body_phase_space(rng, parent, C.M_MU, C.M_MU, mass)

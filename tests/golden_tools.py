@@ -53,7 +53,11 @@ def run_fingerprint(out_dir: Path) -> dict[str, Any]:
     from workflows import outputs
 
     run = outputs.load(out_dir)
-    regions = json.loads((out_dir / "cutflow_regions.json").read_text()) if (out_dir / "cutflow_regions.json").is_file() else None
+    regions = (
+        json.loads((out_dir / "cutflow_regions.json").read_text())
+        if (out_dir / "cutflow_regions.json").is_file()
+        else None
+    )
     return {
         "hists": {name: hist_fingerprint(h) for name, h in sorted(run.hists.items())},
         "cutflow": run.cutflows,

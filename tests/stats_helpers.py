@@ -17,8 +17,9 @@ def template(values, rel_var: float, tilt: float = 0.1, name: str = "m") -> hist
     """1D hist with a syst axis; the shape variation tilts the distribution by +-tilt."""
     values = np.asarray(values, float)
     n = values.size
-    h = hist.Hist(hist.axis.Regular(n, 0, n, name=name), hist.axis.StrCategory(SYST, name="syst"),
-                  storage=hist.storage.Weight())
+    h = hist.Hist(
+        hist.axis.Regular(n, 0, n, name=name), hist.axis.StrCategory(SYST, name="syst"), storage=hist.storage.Weight()
+    )
     slope = np.linspace(-1, 1, n)
     for j, sgn in enumerate([0.0, 1.0, -0.8]):
         v = values * (1 + sgn * tilt * slope)
@@ -34,8 +35,7 @@ def data_hist(values, name: str = "m") -> hist.Hist:
     return h
 
 
-def sparse_zprime_template(masses=(1.0, 3.0, 6.0), seed: int = 11, n_sig_mc: int = 3000,
-                           unblind_data: bool = False):
+def sparse_zprime_template(masses=(1.0, 3.0, 6.0), seed: int = 11, n_sig_mc: int = 3000, unblind_data: bool = False):
     """A Z' -> invisible-like processor template as sparse as the default run's: 1000 M^2_recoil bins x 6
     theta bins, backgrounds from a few thousand MC events with large weights (mumu ~30, tautau ~50,
     eemumu ~500 per event), signal peaks of resolution-like width; data blinded (empty) unless asked.
@@ -46,9 +46,13 @@ def sparse_zprime_template(masses=(1.0, 3.0, 6.0), seed: int = 11, n_sig_mc: int
     sig_names = [f"zp_{m:g}" for m in masses]
     bkgs = {"mumu": (6000, 30.0, 2.5), "tautau": (1500, 50.0, 12.0), "eemumu": (150, 500.0, 25.0)}
     names = sig_names + list(bkgs) + ["data"]
-    h = hist.Hist(hist.axis.StrCategory(names, name="sample"), hist.axis.StrCategory(syst, name="syst"),
-                  hist.axis.Regular(1000, -0.5, 81, name="m2_recoil"),
-                  hist.axis.Variable(theta_edges, name="theta_recoil"), storage=hist.storage.Weight())
+    h = hist.Hist(
+        hist.axis.StrCategory(names, name="sample"),
+        hist.axis.StrCategory(syst, name="syst"),
+        hist.axis.Regular(1000, -0.5, 81, name="m2_recoil"),
+        hist.axis.Variable(theta_edges, name="theta_recoil"),
+        storage=hist.storage.Weight(),
+    )
 
     def fill(name, m2, theta, w):
         for s, (scale, shift) in zip(syst, [(1, 0), (1.01, 0), (0.99, 0), (1, 0.03), (1, -0.03)], strict=True):

@@ -118,9 +118,7 @@ def test_mumu_radiation_spectra():
 
     # photons are near a beam or near a muon: angle to nearest muon / beam
     def ang(u, v):
-        return np.arccos(
-            np.clip(np.sum(u * v, 1) / np.linalg.norm(u, axis=1) / np.linalg.norm(v, axis=1), -1, 1)
-        )
+        return np.arccos(np.clip(np.sum(u * v, 1) / np.linalg.norm(u, axis=1) / np.linalg.norm(v, axis=1), -1, 1))
 
     a_mu = np.minimum(ang(pm[isr], pm[mu[ei[isr]]]), ang(pm[isr], pm[mup[ei[isr]]]))
     a_beam = np.arccos(np.abs(cg))
@@ -135,9 +133,7 @@ def test_mumu_radiation_spectra():
     assert e.max() < 0.5 * s.max() and np.mean(e > 4.0) > 0.05
     # exact recoil: M(mu mu) == sqrt(s') when only ISR is present
     single = np.bincount(ei[gam], minlength=n) == 1
-    tot = np.stack(
-        [np.bincount(ei, w * (np.abs(ev.pdg) == 13), minlength=n) for w in (ev.px, ev.py, ev.pz, ev.E)], 1
-    )
+    tot = np.stack([np.bincount(ei, w * (np.abs(ev.pdg) == 13), minlength=n) for w in (ev.px, ev.py, ev.pz, ev.E)], 1)
     m2 = L.mass2(tot)
     k = np.bincount(ei[gam], ev.E[gam], minlength=n)
     assert np.allclose(m2[single], s[single] * (s[single] - 2 * k[single]), rtol=1e-9)

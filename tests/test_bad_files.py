@@ -16,9 +16,10 @@ import uproot
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from workflow_helpers import STANDIN, make_fileset, write_events
+from workflow_helpers import TOY, make_fileset, write_events
 
-from workflows import outputs, searches
+from processors.registry import get as get_search
+from workflows import outputs
 from workflows.inputcheck import BadInputError
 from workflows.run import RunConfig, run
 from workflows.runoptions import load_run_options
@@ -37,8 +38,7 @@ def _copy(pristine: Path, tmp_path: Path) -> Path:
 
 def _run(inputs: Path, out: Path, skip: bool):
     opts = load_run_options(cli={"executor": "iterative", "chunksize": 1000, "skip_bad_files": skip, "status": False})
-    cfg = RunConfig(search=searches.get("zprime-inv"), samples=inputs / "fileset.json", output=out, options=opts,
-                    processor=STANDIN, plots=False)
+    cfg = RunConfig(search=get_search(TOY), samples=inputs / "fileset.json", output=out, options=opts, plots=False)
     return run(cfg)
 
 
@@ -98,8 +98,12 @@ def test_skip_bad_files_records_and_accounts(case: str, pristine: Path, tmp_path
     assert skipped["reason"] == CASES[case][1].split(":")[0]
     assert skipped["events_lost"] == lost_expected
     acc = prov["accounting"]["per_sample"]["sig_m1"]
-    assert acc == {"catalog": meta["n_events"], "processed": meta["n_events"] - lost_expected,
-                   "skipped": lost_expected, "not_requested": 0}
+    assert acc == {
+        "catalog": meta["n_events"],
+        "processed": meta["n_events"] - lost_expected,
+        "skipped": lost_expected,
+        "not_requested": 0,
+    }
     assert f"SKIPPED 1 bad file(s), {lost_expected} events lost" in res.summary
     assert f"skipped {lost_expected}" in res.summary
 

@@ -63,9 +63,28 @@ def test_throughput_benchmark_on_a_tiny_sample(tmp_path: Path) -> None:
 
     out = tmp_path / "res.json"
     rc = bench_throughput.main(
-        ["--events", "3000", "--repeat", "1", "--warmup", "0", "--sample-dir", str(tmp_path / "sample"), "--pyloop-events", "600",
-         "--cases", "floor", "b2dark", "rdf", "pyloop", "floor_parquet", "b2dark_parquet", "--output", str(out)]
-    )  # fmt: skip
+        [
+            "--events",
+            "3000",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--sample-dir",
+            str(tmp_path / "sample"),
+            "--pyloop-events",
+            "600",
+            "--cases",
+            "floor",
+            "b2dark",
+            "rdf",
+            "pyloop",
+            "floor_parquet",
+            "b2dark_parquet",
+            "--output",
+            str(out),
+        ]
+    )
     res = json.loads(out.read_text())
     assert res["failures"] == [], res["failures"]
     assert rc == 0

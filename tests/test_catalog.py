@@ -145,9 +145,7 @@ def test_cli_recipe_with_pseudodata(toy_processes, tmp_path: Path) -> None:
     }  # fmt: skip
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
-    assert (
-        cli.main(["--recipe", str(path), "--out", str(tmp_path / "out"), "--jobs", "1", "--no-progress"]) == 0
-    )
+    assert cli.main(["--recipe", str(path), "--out", str(tmp_path / "out"), "--jobs", "1", "--no-progress"]) == 0
     c = cat.load_catalog(tmp_path / "out" / "catalog.yaml")
     assert set(c.samples) == {"mu", "sig_m1", "sig_m4", "data"}
     assert c.samples["sig_m4"].filter == "zprime_inv" and 0 < c.samples["sig_m4"].filter_efficiency < 1
@@ -191,7 +189,7 @@ def test_cli_help(capsys) -> None:
 
 
 def test_default_recipe_parses() -> None:
-    tasks, pseudo, settings = cli.parse_recipe(Path(__file__).parents[1] / "samples" / "default.yaml")
+    tasks, pseudo, settings = cli.parse_recipe(Path(__file__).parents[1] / "samples" / "recipes" / "zprime_inv.yaml")
     assert settings["lumi_fb"] == pytest.approx(79.7)
     masses = sorted(t.params["mass"] for t in tasks if t.process == "zprime_inv")
     assert masses[0] <= 0.1 and masses[-1] >= 9.0 and len(masses) >= 15

@@ -17,9 +17,7 @@ def toy_processes(monkeypatch: pytest.MonkeyPatch) -> dict:
     return register_toys(monkeypatch)
 
 
-def single_particles(
-    pdg: int, p: float, theta_deg: np.ndarray, rng: np.random.Generator
-) -> tuple[TruthEvents, object]:
+def single_particles(pdg: int, p: float, theta_deg: np.ndarray, rng: np.random.Generator) -> tuple[TruthEvents, object]:
     """One particle per event at fixed |p| and lab polar angle, produced at the IP."""
     n = theta_deg.size
     th = np.radians(theta_deg)
@@ -124,9 +122,7 @@ def test_pid_efficiencies_and_fake_rates() -> None:
     for pdg in (13, 211, 11, 321):
         truth, beams = single_particles(pdg, 2.0, theta, rng)
         cols = detector.simulate(truth, beams, rng)
-        res[pdg] = {
-            k: (cols[f"Track_{k}"] > 0.9).mean() for k in ("muonID", "electronID", "kaonID", "pionID")
-        }
+        res[pdg] = {k: (cols[f"Track_{k}"] > 0.9).mean() for k in ("muonID", "electronID", "kaonID", "pionID")}
     assert res[13]["muonID"] == pytest.approx(C.MUID_EFF_PLATEAU, abs=0.01)
     assert res[211]["muonID"] == pytest.approx(C.MUID_PION_FAKE, abs=0.005)
     assert res[11]["electronID"] == pytest.approx(C.EID_EFF_PLATEAU, abs=0.01)

@@ -71,7 +71,10 @@ def test_runner_helper_uses_run_options(toy_fileset):
 def test_gateway_without_package_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask_gateway", None)  # import now raises ImportError
     opts = load_run_options(cli={"executor": "dask@gateway"})
-    with pytest.raises(ExecutorError, match=r"optional dependency dask-gateway.*pip install"), build_executor(None, opts):
+    with (
+        pytest.raises(ExecutorError, match=r"optional dependency dask-gateway.*pip install"),
+        build_executor(None, opts),
+    ):
         pass
 
 

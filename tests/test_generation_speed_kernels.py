@@ -29,9 +29,7 @@ def test_scalar_ecl_helpers_match_numpy_reference() -> None:
         C.ECL_BWD_GAP_MAX_DEG,
         C.ECL_BWD_MAX_DEG,
     ]
-    tdeg = np.concatenate(
-        [np.linspace(0.0, 180.0, 3601), edges, np.nextafter(edges, 0), np.nextafter(edges, 181)]
-    )
+    tdeg = np.concatenate([np.linspace(0.0, 180.0, 3601), edges, np.nextafter(edges, 0), np.nextafter(edges, 181)])
     ref = detector.ecl_region(np.radians(tdeg))
     # The kernel compares degrees computed as theta * (180/pi); feed it the same degrees.
     got = np.array([K.ecl_region_deg(float(t), K.PARAMS) for t in np.degrees(np.radians(tdeg))])

@@ -42,11 +42,7 @@ def test_energy_spread_propagates_to_sqrt_s() -> None:
     b = sample_beams(200_000, np.random.default_rng(3))
     s = b.sqrt_s
     # d sqrt(s) = sqrt(s)/2 * sqrt((dE_her/E_her)^2 + (dE_ler/E_ler)^2)
-    expected = (
-        0.5
-        * C.SQRT_S_NOMINAL
-        * np.hypot(C.HER_ENERGY_SPREAD / C.HER_ENERGY, C.LER_ENERGY_SPREAD / C.LER_ENERGY)
-    )
+    expected = 0.5 * C.SQRT_S_NOMINAL * np.hypot(C.HER_ENERGY_SPREAD / C.HER_ENERGY, C.LER_ENERGY_SPREAD / C.LER_ENERGY)
     assert s.std() == pytest.approx(expected, rel=0.03)
     assert s.mean() == pytest.approx(C.SQRT_S_NOMINAL, abs=1e-3)
 
@@ -100,9 +96,7 @@ def test_four_momentum_conservation_toys(toy_processes) -> None:
 @pytest.mark.parametrize("process", sorted(registry.PROCESSES))
 def test_four_momentum_conservation_registered(process: str) -> None:
     assert registry.get(process).available(), f"no generator registered for {process}"
-    truth, beams = pipeline.generate_truth(
-        process, 500, np.random.default_rng(6), SIGNAL_PARAMS.get(process, {})
-    )
+    truth, beams = pipeline.generate_truth(process, 500, np.random.default_rng(6), SIGNAL_PARAMS.get(process, {}))
     assert pipeline.four_momentum_residual(truth, beams).max() < 1e-6
 
 
@@ -113,9 +107,7 @@ def test_vertices_follow_lifetime(toy_processes) -> None:
     # Daughter vertex = mother decay point: flight length / (beta gamma c tau) ~ Exp(1).
     off = truth.offsets[truth.event_index()[pi]]
     mom = off + truth.mother[pi]
-    d = np.stack(
-        [truth.vx[pi] - truth.vx[mom], truth.vy[pi] - truth.vy[mom], truth.vz[pi] - truth.vz[mom]], axis=1
-    )
+    d = np.stack([truth.vx[pi] - truth.vx[mom], truth.vy[pi] - truth.vy[mom], truth.vz[pi] - truth.vz[mom]], axis=1)
     p = np.sqrt(truth.px[mom] ** 2 + truth.py[mom] ** 2 + truth.pz[mom] ** 2)
     scaled = np.linalg.norm(d, axis=1) / (p / C.M_KS * 2.68)
     assert scaled.mean() == pytest.approx(1.0, rel=0.03)
@@ -181,9 +173,7 @@ def test_filter_efficiency_and_selection(toy_processes) -> None:
     cols = s.columns
     mu = np.abs(cols["MCParticle_pdg"]) == 13
     evt = np.repeat(np.arange(s.n_events), cols["nMCParticle"])
-    pair = np.stack(
-        [np.bincount(evt[mu], weights=cols[f"MCParticle_{c}"][mu]) for c in ("px", "py", "pz", "E")], 1
-    )
+    pair = np.stack([np.bincount(evt[mu], weights=cols[f"MCParticle_{c}"][mu]) for c in ("px", "py", "pz", "E")], 1)
     beam = np.stack([cols["beam_px"], cols["beam_py"], cols["beam_pz"], cols["beam_E"]], 1)
     rec = beam - pair
     theta = np.degrees(np.arctan2(np.hypot(rec[:, 0], rec[:, 1]), rec[:, 2]))

@@ -77,9 +77,7 @@ def test_root_itself_reads_the_file(sample, tmp_path: Path) -> None:
     n_tracks = df.Sum("nTrack").GetValue()
     sum_px = df.Define("s", "ROOT::VecOps::Sum(Track_px)").Sum("s").GetValue()
     assert n_tracks == int(sample.columns["nTrack"].sum())
-    assert sum_px == pytest.approx(
-        float(sample.columns["Track_px"].astype(np.float64).sum()), rel=1e-5, abs=1e-3
-    )
+    assert sum_px == pytest.approx(float(sample.columns["Track_px"].astype(np.float64).sum()), rel=1e-5, abs=1e-3)
     f.Close()
 
 

@@ -171,7 +171,9 @@ def test_eager_fast_paths_equal_awkward() -> None:
         for c in "xyzt":
             np.testing.assert_array_equal(getattr(got, c), getattr(ref, c))
         scaled = ak.zip({c: objs[c] * 1.001 if c in ("px", "py", "pz") else objs[c] for c in ak.fields(objs)})
-        ref_s = K.P4.from_pxpypzm(*(K.as_columns(ak.pad_none(scaled, i + 1)[:, i][c]) for c in ("px", "py", "pz")), 0.105)
+        ref_s = K.P4.from_pxpypzm(
+            *(K.as_columns(ak.pad_none(scaled, i + 1)[:, i][c]) for c in ("px", "py", "pz")), 0.105
+        )
         got_s = K.nth(objs, i, 0.105, momentum_scale=1.001)
         for c in "xyzt":
             np.testing.assert_array_equal(getattr(got_s, c), getattr(ref_s, c))
@@ -188,8 +190,13 @@ def test_prepared_frame_and_subsets_are_number_for_number(sample) -> None:
     objects for a subset of the events give exactly the numbers of the one-shot functions."""
     beam, a, b = (_p4(x) for x in sample)
     frame = K.CMSFrame.of(beam)
-    for got, ref in ((frame.to_cms(a), K.to_cms(a, beam)), (frame.take(np.arange(5, 50)).to_cms(_p4(sample[1][5:50])),
-                                                              K.to_cms(_p4(sample[1][5:50]), _p4(sample[0][5:50])))):  # fmt: skip
+    for got, ref in (
+        (frame.to_cms(a), K.to_cms(a, beam)),
+        (
+            frame.take(np.arange(5, 50)).to_cms(_p4(sample[1][5:50])),
+            K.to_cms(_p4(sample[1][5:50]), _p4(sample[0][5:50])),
+        ),
+    ):
         for c in "xyzt":
             np.testing.assert_array_equal(getattr(got, c), getattr(ref, c))
     pair = a + b
@@ -209,6 +216,8 @@ def test_prepared_frame_and_subsets_are_number_for_number(sample) -> None:
         ref = K.as_columns(ak.pad_none(objs, i + 1)[:, i]["px"], -9.0)
         np.testing.assert_array_equal(view.nth("px", i, -9.0).astype(np.float64), ref)
         np.testing.assert_array_equal(view.nth("px", i, -9.0, rows).astype(np.float64), ref[rows])
-    for got, ref in zip(view.leading_by("E", ("E", "px"), 0.0, rows), K.leading_by(objs, "E", ("E", "px"), 0.0), strict=True):
+    for got, ref in zip(
+        view.leading_by("E", ("E", "px"), 0.0, rows), K.leading_by(objs, "E", ("E", "px"), 0.0), strict=True
+    ):
         np.testing.assert_array_equal(got, ref[rows])
     assert view.nth("px", 0, rows=rows).dtype == np.float32  # raw dtype kept (momentum scale in float32)

@@ -6,6 +6,7 @@ import hist
 import numpy as np
 import pytest
 
+from processors.registry import get
 from workflows.masstable import format_table, mass_table, total_efficiency
 from workflows.outputs import RunOutput
 
@@ -39,7 +40,8 @@ def test_efficiency_includes_the_generator_filter() -> None:
 
 
 def test_resolution_window_and_composition() -> None:
-    (row,) = mass_table(_run())
+    spec = get("zprime-inv")
+    (row,) = mass_table(_run(), spec)
     assert row["sigma_m2"] == pytest.approx(SIGMA_M2, rel=0.05)
     lo, hi = row["window_m2"]
     assert lo == pytest.approx(MASS**2 - 2 * row["sigma_m2"]) and hi == pytest.approx(MASS**2 + 2 * row["sigma_m2"])
@@ -50,5 +52,5 @@ def test_resolution_window_and_composition() -> None:
     assert row["background_by_process"]["mumu"] == pytest.approx(40_000 / 20.0 * width, rel=0.1)
     assert row["background_by_process"]["tautau"] == pytest.approx(10_000 / 20.0 * width, rel=0.15)
     assert row["background_in_window"] == pytest.approx(sum(row["background_by_process"].values()))
-    text = format_table([row])
+    text = format_table([row], spec)
     assert "mumu" in text and "tautau" in text and f"{MASS:>8.3g}" in text

@@ -1,186 +1,176 @@
-"""The processor base: weights from the fileset metadata, cutflows that add across chunks,
-identical results for every executor and chunk size, per-file accounting, and blinding."""
+"""The processor base (processors/base.py) on a toy search processor, independent of any physics:
+weights from the metadata, weight and shape variations, cutflows that add across chunks, blinding,
+weighted event lists, the working point and the declared branches. (The same base through the
+Z' -> invisible processor: tests/searches/zprime_inv/test_base_on_zprime.py.)"""
 
 from __future__ import annotations
 
+import itertools
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
+import awkward as ak
+import hist
 import numpy as np
 import pytest
-from conftest import N_BKG, N_INJECTED, N_SIGNAL, SIGNAL_MASS, run_dask, run_runner, zp_metadata
+from coffea.nanoevents import NanoEventsFactory
+from coffea.processor import accumulate
+from workflow_helpers import write_events
 
-from processors.base import SearchProcessor
-from processors.zprime_invisible import M2_RANGE, ZPrimeInvisibleProcessor
+from processors.base import Fill, HistSpec, Region, SearchProcessor, SearchResult, Variation
+from processors.schema import B2Schema
+from processors.spec import WorkingPoint
+
+N = 500
+XSEC, LUMI = 200.0, 10.0
 
 
-def _assert_same(a: dict[str, Any], b: dict[str, Any]) -> None:
-    assert set(a["hists"]) == set(b["hists"])
-    for name, h in a["hists"].items():
-        g = b["hists"][name]
-        assert sorted(h.axes["sample"]) == sorted(g.axes["sample"]), name
-        for s in h.axes["sample"]:
-            x, y = h[{"sample": s}], g[{"sample": s}]
-            np.testing.assert_allclose(y.values(flow=True), x.values(flow=True), rtol=1e-9, atol=0, err_msg=name)
-            np.testing.assert_allclose(y.variances(flow=True), x.variances(flow=True), rtol=1e-9, atol=0, err_msg=name)
-    for region, per_sample in a["cutflow_regions"].items():
-        for s, cf in per_sample.items():
-            other = b["cutflow_regions"][region][s]
-            assert cf["names"] == other["names"]
-            assert cf["raw"].tolist() == other["raw"].tolist(), (region, s)
-            np.testing.assert_allclose(cf["weighted"], other["weighted"], rtol=1e-9)
-    assert a["nevents"] == b["nevents"]
+class ToyWorkingPoint(WorkingPoint):
+    min_tracks: int = 1
+
+
+class ToyProcessor(SearchProcessor):
+    search_name = "toy-base"
+    branches: ClassVar[tuple[str, ...]] = ("nTrack", "Track_px", "Track_py", "Track_pz", "Track_charge")
+    shape_variations = (Variation("scaleUp", momentum_scale=1.1),)
+    weight_variation_names = ("effUp",)
+    shape_invariant_cuts = ("has_tracks",)
+
+    @classmethod
+    def default_working_point(cls) -> ToyWorkingPoint:
+        return ToyWorkingPoint()
+
+    def histograms(self) -> dict[str, HistSpec]:
+        return {
+            "ntrk": HistSpec((hist.axis.Integer(0, 6, name="n"),), syst=True),
+            "ptsum": HistSpec((hist.axis.Regular(40, 0.0, 8.0, name="pt"),), syst=True),
+            "control": HistSpec((hist.axis.Integer(0, 6, name="n"),)),
+        }
+
+    def analyze(self, events: Any, variation: Variation) -> SearchResult:
+        trk = variation.tracks(events.Track)
+        n = ak.to_numpy(ak.num(trk))
+        pt = ak.to_numpy(ak.sum(np.hypot(trk.px, trk.py), axis=1))
+        regions = {
+            "sr": Region([("has_tracks", n >= self.wp.min_tracks), ("two", n >= 2)], blind_from="two"),
+            "cr": Region([("none", n == 0)]),
+        }
+        return SearchResult(
+            regions=regions,
+            fills=[Fill("ntrk", "sr", {"n": n}), Fill("ptsum", "sr", {"pt": pt}), Fill("control", "cr", {"n": n})],
+            signal_region=n >= 3,  # the full selection is n >= 2; data with n >= 3 are hidden
+            weight_variations={"effUp": np.full(len(n), 1.1)},
+            eventlist={"run": ak.to_numpy(events.run), "event": ak.to_numpy(events.event), "n": n, "pt": pt},
+        )
+
+
+def _events(path: Path, meta: dict[str, Any], start: int = 0, stop: int | None = None) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return NanoEventsFactory.from_root({str(path): "events"}, schemaclass=B2Schema, metadata=meta, mode="eager",
+                                           entry_start=start, entry_stop=stop).events()  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def reference(zp_fileset) -> dict[str, Any]:
-    return run_runner(zp_fileset, ZPrimeInvisibleProcessor(), chunksize=100_000)
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("base")
+    return {"mc": write_events(d / "mc.root", N, seed=3), "data": write_events(d / "data.root", N, seed=4, mc=False)}
 
 
-def test_weights_from_metadata(reference) -> None:
-    cf = reference["cutflow"]
-    # signal generator weights are 1, 1.5, 2 repeating; norm = xsec * eff * lumi / n_events
-    w = np.array([1.0 + (i % 3) * 0.5 for i in range(N_SIGNAL)])
-    assert cf["sig_m3"]["weighted"][0] == pytest.approx(20.0 * 0.5 * 79.7 / N_SIGNAL * w.sum(), rel=1e-12)
-    assert cf["bkg_mumu"]["weighted"][0] == pytest.approx(20.0 * 0.5 * 79.7, rel=1e-12)
-    assert cf["data"]["weighted"].tolist() == cf["data"]["raw"].tolist()  # data weight 1
-    assert reference["nevents"] == {"sig_m3": N_SIGNAL, "bkg_mumu": N_BKG, "data": N_INJECTED + N_BKG}
-    assert all(len(f) == 1 and sum(f.values()) == reference["nevents"][s] for s, f in reference["files"].items())
+MC_META = {"sample": "mc", "dataset": "mc", "xsec_fb": XSEC, "n_events": N, "filter_efficiency": 0.5, "is_data": False}
+DATA_META = {"sample": "data", "dataset": "data", "is_data": True}
 
 
-def test_missing_metadata_is_a_clear_error(zp_fileset) -> None:
-    fs = {"sig_m3": dict(zp_fileset["sig_m3"], metadata=zp_metadata("sig_m3", N_SIGNAL, xsec_fb=None))}
-    with pytest.raises(Exception, match="xsec_fb"):
-        run_runner(fs, ZPrimeInvisibleProcessor())
+def _run(proc: SearchProcessor, path: Path, meta: dict[str, Any], splits: tuple[int, ...] = ()) -> dict[str, Any]:
+    edges = [0, *splits, N]
+    outs = [proc.process(_events(path, meta, a, b)) for a, b in itertools.pairwise(edges)]
+    return proc.postprocess(accumulate(outs))
 
 
-def test_chunk_size_gives_identical_results(zp_fileset, reference) -> None:
-    small = run_runner(zp_fileset, ZPrimeInvisibleProcessor(), chunksize=70)
-    assert sum(len(f) for f in small["files"].values()) == 3  # per-file accounting keys on files, not chunks
-    _assert_same(reference, small)
+def test_weights_and_weight_variations(files: dict[str, Path]) -> None:
+    out = _run(ToyProcessor(lumi_fb=LUMI), files["mc"], MC_META)
+    ev = _events(files["mc"], MC_META)
+    w = XSEC * 0.5 * LUMI / N * ak.to_numpy(ev.weight).astype(float)
+    n = ak.to_numpy(ak.num(ev.Track))
+    h = out["hists"]["ntrk"][{"sample": "mc"}]
+    # fills take the events passing every cut of their region
+    assert h[{"syst": "nominal"}].values().sum() == pytest.approx(w[n >= 2].sum(), rel=1e-9)
+    assert h[{"syst": "effUp"}].values().sum() == pytest.approx(1.1 * w[n >= 2].sum(), rel=1e-9)
+    cf = out["cutflow"]["mc"]
+    assert cf["names"] == ["has_tracks", "two"]
+    assert cf["raw"].tolist() == [(n >= 1).sum(), (n >= 2).sum()]
+    np.testing.assert_allclose(cf["weighted"], [w[n >= 1].sum(), w[n >= 2].sum()], rtol=1e-9)
+    assert out["cutflow_regions"]["cr"]["mc"]["raw"].tolist() == [(n == 0).sum()]
 
 
-@pytest.mark.slow
-def test_futures_executor_gives_identical_results(zp_fileset, reference) -> None:
-    futures = run_runner(zp_fileset, ZPrimeInvisibleProcessor(), executor="futures", chunksize=64)
-    _assert_same(reference, futures)
+def test_shape_variation_recomputes_the_observables(files: dict[str, Path]) -> None:
+    out = _run(ToyProcessor(lumi_fb=LUMI), files["mc"], MC_META)
+    h = out["hists"]["ptsum"][{"sample": "mc"}]
+    nom, up = h[{"syst": "nominal"}], h[{"syst": "scaleUp"}]
+    assert up.values(flow=True).sum() == pytest.approx(nom.values(flow=True).sum(), rel=1e-9)  # same events
+    mean = lambda x: (x.values() * x.axes[0].centers).sum() / x.values().sum()  # noqa: E731
+    assert mean(up) == pytest.approx(1.1 * mean(nom), rel=0.03)  # scaled momenta, not reweighted events
+    assert "scaleUp" not in out["hists"]["control"].axes.name  # a non-syst hist gets no variation
 
 
-@pytest.mark.slow
-def test_dask_mode_gives_identical_results(zp_fileset, reference) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = run_dask(zp_fileset, ZPrimeInvisibleProcessor(), step_size=60)
-    _assert_same(reference, out)
+def test_chunks_add_up_to_the_whole(files: dict[str, Path]) -> None:
+    whole = _run(ToyProcessor(lumi_fb=LUMI), files["mc"], MC_META)
+    split = _run(ToyProcessor(lumi_fb=LUMI), files["mc"], MC_META, splits=(97, 260, 261))
+    for name, h in whole["hists"].items():
+        np.testing.assert_allclose(split["hists"][name].values(flow=True), h.values(flow=True), rtol=1e-12)
+    for region, per_sample in whole["cutflow_regions"].items():
+        assert split["cutflow_regions"][region]["mc"]["raw"].tolist() == per_sample["mc"]["raw"].tolist()
+    assert split["nevents"] == whole["nevents"] == {"mc": N}
+    for col, v in whole["eventlist"]["mc"].items():  # sorted by (run, event) whatever the chunking
+        np.testing.assert_array_equal(split["eventlist"]["mc"][col], v)
 
 
-def _data_sr_entries(out: dict[str, Any]) -> dict[str, float]:
-    """Data entries, per histogram, in anything that can hold a signal-region event."""
-    found = {}
-    for name, h in out["hists"].items():
-        if "data" not in h.axes["sample"] or name.startswith(("cr_", "nm1_")):
-            continue
-        found[name] = float(h[{"sample": "data"}].values(flow=True).sum())
-    return found
+def test_event_list_carries_the_weights(files: dict[str, Path]) -> None:
+    out = _run(ToyProcessor(lumi_fb=LUMI), files["mc"], MC_META)
+    evl = out["eventlist"]["mc"]
+    ev = _events(files["mc"], MC_META)
+    n = ak.to_numpy(ak.num(ev.Track))
+    assert len(evl["weight"]) == (n >= 2).sum()  # the primary region's selected events
+    assert evl["weight"].sum() == pytest.approx(out["cutflow"]["mc"]["weighted"][-1], rel=1e-9)
+    assert np.all(np.diff(evl["run"] * 1e7 + evl["event"]) > 0)
 
 
-def test_blinded_by_default(reference) -> None:
-    assert reference["blinded"] is True and reference["blinded_samples"]["data"] is True
-    assert reference["blinded_samples"]["sig_m3"] is False
-    assert all(v == 0 for v in _data_sr_entries(reference).values()), _data_sr_entries(reference)
-    assert len(reference["eventlist"]["data"]["event"]) == 0
-    cf = reference["cutflow"]["data"]
-    i_veto = cf["names"].index("photon_veto")
-    assert cf["raw"][i_veto:].tolist() == [0] * (len(cf["raw"]) - i_veto)
-    assert cf["raw"][i_veto - 1] >= N_INJECTED  # looser steps still count the hidden events
-    # N-1 histograms hold data, but never a signal-region event (those pass every cut)
-    e = reference["hists"]["nm1_extra_energy"][{"sample": "data"}]
-    assert e.values().sum() > 0 and e[: complex(0, 0.5)].values().sum() == 0  # only events failing the veto
-    # MC is never blinded
-    assert reference["hists"]["template"][{"sample": "sig_m3", "syst": "nominal"}].values().sum() > 0
+def test_blinding_hides_the_signal_region_of_data(files: dict[str, Path]) -> None:
+    ev = _events(files["data"], DATA_META)
+    n = ak.to_numpy(ak.num(ev.Track))
+    blind = _run(ToyProcessor(), files["data"], DATA_META, splits=(250,))
+    h = blind["hists"]["ntrk"][{"sample": "data", "syst": "nominal"}]
+    assert h.values()[2] == (n == 2).sum() > 0 and h.values()[3:].sum() == 0
+    # steps before blind_from count every event, from it on only the visible ones
+    assert blind["cutflow"]["data"]["raw"].tolist() == [(n >= 1).sum(), (n == 2).sum()]
+    assert set(blind["eventlist"]["data"]["n"]) == {2.0}
+    assert blind["blinded"] and blind["blinded_samples"] == {"data": True}
+    open_ = _run(ToyProcessor(unblind=True), files["data"], DATA_META)
+    assert open_["cutflow"]["data"]["raw"].tolist() == [(n >= 1).sum(), (n >= 2).sum()]
+    assert not open_["blinded"]
+    np.testing.assert_array_equal(open_["eventlist"]["data"]["weight"], 1.0)
 
 
-def test_unblind_shows_the_injected_signal(zp_fileset, reference) -> None:
-    out = run_runner(zp_fileset, ZPrimeInvisibleProcessor(unblind=True), chunksize=80)
-    assert out["blinded"] is False and out["blinded_samples"]["data"] is False
-    found = _data_sr_entries(out)
-    el = out["eventlist"]["data"]
-    injected = el["event"] < N_INJECTED  # the injected events are first in the file
-    # most injected events pass (some recoil into the 90-degree gap or past the barrel)
-    assert 0.8 * N_INJECTED <= injected.sum() <= N_INJECTED
-    assert found["template"] == found["m2_recoil"] == len(el["event"]) >= injected.sum()
-    m2 = el["m2_recoil"][injected]
-    np.testing.assert_allclose(m2, SIGNAL_MASS**2, atol=2e-3)
-    assert np.all((el["m2_recoil"] >= M2_RANGE[0]) & (el["m2_recoil"] < M2_RANGE[1]))
-    # everything that is not data is unchanged by unblinding
-    for name, h in out["hists"].items():
-        for s in ("sig_m3", "bkg_mumu"):
-            if s in h.axes["sample"]:
-                np.testing.assert_allclose(h[{"sample": s}].values(flow=True),
-                                           reference["hists"][name][{"sample": s}].values(flow=True), rtol=1e-9)  # fmt: skip
+def test_working_point_changes_the_selection(files: dict[str, Path]) -> None:
+    ev = _events(files["mc"], MC_META)
+    n = ak.to_numpy(ak.num(ev.Track))
+    out = _run(ToyProcessor(lumi_fb=LUMI, working_point=ToyWorkingPoint(min_tracks=3)), files["mc"], MC_META)
+    assert out["cutflow"]["mc"]["raw"][0] == (n >= 3).sum() < (n >= 1).sum()
+    with pytest.raises(ValueError, match="extra"):
+        ToyWorkingPoint(max_tracks=2)  # unknown keys are refused
 
 
-def test_postprocess_is_idempotent(reference) -> None:
-    again = ZPrimeInvisibleProcessor().postprocess(reference)
-    assert again is reference and "__cutflow__" not in again["hists"]
+def test_required_branches_are_the_declared_ones() -> None:
+    assert ToyProcessor.required_branches(is_mc=True) == {*ToyProcessor.branches, "run", "event", "weight"}
+    assert "weight" not in ToyProcessor.required_branches(is_mc=False)
 
 
-def test_search_must_define_hooks() -> None:
-    class Empty(SearchProcessor):
-        search_name = "empty"
-
-    with pytest.raises(NotImplementedError):
-        Empty().histograms()
-
-
-class _UnoptimisedZPrime(ZPrimeInvisibleProcessor):
-    """The straightforward path: every shape variation runs the full analyze() on all events,
-    and the photon veto is the jagged-ufunc version."""
-
-    shape_invariant_cuts = ()
-
-    def analyze_shape(self, events, variation, selection, nominal):
-        return SearchProcessor.analyze_shape(self, events, variation, selection, nominal)
-
-    @staticmethod
-    def _veto(events, rows=None, photons=None):
-        veto = ZPrimeInvisibleProcessor._veto(events, rows, photons)
-        veto.fast = False
-        return veto
-
-
-def test_optimised_path_equals_unoptimised(zp_fileset) -> None:
-    """Shape variations on preselected events only + the numba veto give bit-identical
-    histograms (incl. the pscale syst bins), cutflows and event lists."""
-    fast = run_runner(zp_fileset, ZPrimeInvisibleProcessor(), chunksize=120)
-    slow = run_runner(zp_fileset, _UnoptimisedZPrime(), chunksize=120)
-    _assert_same(slow, fast)
-    for name, h in slow["hists"].items():
-        np.testing.assert_array_equal(fast["hists"][name].values(flow=True), h.values(flow=True), err_msg=name)
-    sr = fast["hists"]["m2_recoil"][{"sample": "sig_m3"}]
-    assert sr[{"syst": "pscale_up"}].sum().value > 0  # the variation bins are filled
-    for s, cols in slow["eventlist"].items():
-        for c, v in cols.items():
-            np.testing.assert_array_equal(np.asarray(fast["eventlist"][s][c]), np.asarray(v))
-
-
-def test_binned_cutflow_fill_equals_per_event_fill() -> None:
-    """The eager cutflow (one fill of per-bin np.bincount sums) gives the bins of filling every
-    event, bit for bit (bincount adds in event order, as the histogram does)."""
-    from processors.base import _fill, _fill_cutflow_binned
-
-    rng = np.random.default_rng(2)
-    proc = ZPrimeInvisibleProcessor()
-    npass = {"sr": rng.integers(0, 9, 5000), "ee": rng.integers(0, 4, 5000)}
-    weight = rng.exponential(0.37, 5000)
-    one = weight * 0.0 + 1.0
-    binned, per_event = proc._book(False, {})["__cutflow__"], proc._book(False, {})["__cutflow__"]
-    _fill_cutflow_binned(binned, "s", npass, one, weight)
-    for rname, n in npass.items():
-        _fill(per_event, weight=one, sample="s", region=rname, npass=n, kind="raw")
-        _fill(per_event, weight=weight, sample="s", region=rname, npass=n, kind="weighted")
-    for region in ("sr", "ee"):
-        for kind in ("raw", "weighted"):
-            sel = {"sample": "s", "region": region, "kind": kind}
-            np.testing.assert_array_equal(binned[sel].values(), per_event[sel].values())
-    assert binned[{"sample": "s", "region": "sr", "kind": "raw"}].values().sum() == 5000
+@pytest.mark.parametrize(("value", "ok"), [(None, True), (1.0, True), (0.0, False), (-0.1, False), (1.5, False)])
+def test_filter_efficiency_must_be_a_fraction(files: dict[str, Path], value: float | None, ok: bool) -> None:
+    meta = {**MC_META, "filter_efficiency": value}
+    if ok:
+        _run(ToyProcessor(lumi_fb=LUMI), files["mc"], meta)
+    else:
+        with pytest.raises(ValueError, match="filter_efficiency"):
+            _run(ToyProcessor(lumi_fb=LUMI), files["mc"], meta)

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from workflow_helpers import STANDIN, make_fileset
+from workflow_helpers import TOY, make_fileset
 
 from workflows import cli, outputs
 from workflows.checkpoint import PARTIAL_DIR
@@ -25,8 +25,22 @@ B2DARK = [sys.executable, "-m", "workflows.cli"]
 
 
 def _cmd(fileset: Path, out: Path, *extra: str) -> list[str]:
-    return [*B2DARK, "run", "zprime-inv", "--samples", str(fileset), "--output", str(out), "--executor",
-            "iterative", "--chunksize", "100", "--processor", STANDIN, "--no-plots", "--no-progress", *extra]
+    return [
+        *B2DARK,
+        "run",
+        TOY,
+        "--samples",
+        str(fileset),
+        "--output",
+        str(out),
+        "--executor",
+        "iterative",
+        "--chunksize",
+        "100",
+        "--no-plots",
+        "--no-progress",
+        *extra,
+    ]
 
 
 def _env(**kw: str) -> dict[str, str]:
@@ -53,9 +67,14 @@ def test_resume_after_kill(
     log1, log2 = tmp_path / "first.log", tmp_path / "second.log"
     # A shell starts background jobs (CI's among them) with SIGINT ignored, and children inherit that;
     # a user's Ctrl-C comes from a terminal where SIGINT has its default action, so restore it.
-    proc = subprocess.Popen(_cmd(fileset, out), env=_env(B2_STANDIN_SLEEP="0.25", B2_STANDIN_LOG=str(log1)),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        _cmd(fileset, out),
+        env=_env(B2_STANDIN_SLEEP="0.25", B2_STANDIN_LOG=str(log1)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 120
     while len(_partials(out)) < 5 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -72,7 +91,7 @@ def test_resume_after_kill(
     # The restart runs in this process (same command line) to save an interpreter start-up.
     monkeypatch.setenv("B2_STANDIN_LOG", str(log2))
     monkeypatch.delenv("B2_STANDIN_SLEEP", raising=False)
-    assert cli.main(_cmd(fileset, out, "--resume", "--keep-partial")[len(B2DARK):]) == 0
+    assert cli.main(_cmd(fileset, out, "--resume", "--keep-partial")[len(B2DARK) :]) == 0
     assert f"resume: {len(before)} finished chunk(s) found" in capsys.readouterr().out
     # Finished chunks were neither recomputed nor rewritten.
     recomputed = _chunks(log2)
@@ -98,13 +117,22 @@ def test_resume_after_kill(
 
 
 def _run_in_process(fileset: Path, out: Path, chunksize: int, resume: bool, keep: bool) -> dict:
-    from workflows import searches
+    from processors.registry import get as get_search
     from workflows.run import RunConfig, run
     from workflows.runoptions import load_run_options
 
     opts = load_run_options(cli={"executor": "iterative", "chunksize": chunksize, "status": False})
-    run(RunConfig(search=searches.get("zprime-inv"), samples=fileset, output=out, options=opts,
-                  processor=STANDIN, plots=False, resume=resume, keep_partial=keep))
+    run(
+        RunConfig(
+            search=get_search(TOY),
+            samples=fileset,
+            output=out,
+            options=opts,
+            plots=False,
+            resume=resume,
+            keep_partial=keep,
+        )
+    )
     return outputs.load(out).provenance["resume"]
 
 
@@ -122,3 +150,45 @@ def test_resume_ignores_other_configuration(tmp_path: Path) -> None:
     assert again["chunks_reused"] == again["chunks_computed"] + again["chunks_reused"] == 6
     other = go(50, resume=True)
     assert other["chunks_reused"] == 0 and other["hash"] != first["hash"]
+
+
+@pytest.mark.slow
+def test_twenty_interrupts_all_stop_and_resume_gives_the_clean_histograms(tmp_path: Path) -> None:
+    """Ctrl-C (and SIGTERM) at 20 random moments of `b2dark run --resume` -- during start-up, the input
+    checks, the chunking or the processing --: every one stops the run with a non-zero status, the
+    finished chunks survive, and the last resume gives exactly the uninterrupted run's histograms."""
+    # ~450 chunks of 0.25 s: far more than 20 attempts of at most ~4 s each can finish, so every
+    # attempt is still running when its signal comes, however loaded the machine is
+    fileset = make_fileset(tmp_path / "in", files_per_sample=2, n=1500)
+    out = tmp_path / "out"
+    rng = np.random.default_rng(20261203)
+    stopped_at_safe_point = 0
+    for attempt in range(20):
+        sig = signal.SIGTERM if attempt % 4 == 3 else signal.SIGINT
+        proc = subprocess.Popen(_cmd(fileset, out, "--chunksize", "20", "--resume", "--keep-partial"),
+                                env=_env(B2_STANDIN_SLEEP="0.25"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+        time.sleep(rng.uniform(0.0, 4.0))
+        assert proc.poll() is None, f"attempt {attempt}: the run ended before its signal:\n{proc.communicate()[0]}"
+        proc.send_signal(sig)
+        text = proc.communicate(timeout=90)[0]
+        assert proc.returncode != 0, f"attempt {attempt} ({sig.name}) was not stopped:\n{text}"
+        assert not (out / outputs.HISTS_FILE).exists(), text
+        stopped_at_safe_point += "the finished chunks are checkpointed" in text
+    n_partials = len(_partials(out))
+    print(f"20 of 20 interrupts stopped the run; {stopped_at_safe_point} of them during the processing "
+          f"(at a safe point), {n_partials} chunks checkpointed")  # fmt: skip
+    assert stopped_at_safe_point >= 5 and n_partials > 0  # the moments did reach the processing
+
+    done = subprocess.run(_cmd(fileset, out, "--chunksize", "20", "--resume"), env=_env(), capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    resumed = outputs.load(out)
+    assert resumed.provenance["resume"]["chunks_reused"] == n_partials
+    clean_out = tmp_path / "clean"
+    _run_in_process(fileset, clean_out, chunksize=20, resume=False, keep=False)
+    clean = outputs.load(clean_out)
+    for name, h in clean.hists.items():
+        np.testing.assert_array_equal(resumed.hists[name].values(flow=True), h.values(flow=True))
+        np.testing.assert_array_equal(resumed.hists[name].variances(flow=True), h.variances(flow=True))
+    assert resumed.cutflows == clean.cutflows and resumed.nevents == clean.nevents

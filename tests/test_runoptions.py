@@ -32,15 +32,17 @@ def test_site_at_least_slurm_condor_local_exist():
 
 
 def test_layer_order_site_user_cli(tmp_path):
-    site = _write(tmp_path / "site.yaml", {"executor": "dask@slurm", "chunksize": 1000,
-                                           "cluster": {"cores": 4, "memory": "8GB", "queue": "long"}})
+    site = _write(
+        tmp_path / "site.yaml",
+        {"executor": "dask@slurm", "chunksize": 1000, "cluster": {"cores": 4, "memory": "8GB", "queue": "long"}},
+    )
     user = _write(tmp_path / "user.yaml", {"chunksize": 2000, "cluster": {"memory": "4GB"}})
     opts = load_run_options(site=str(site), user_file=user, cli={"chunksize": None, "cluster.queue": "short"})
-    assert opts.executor == "dask@slurm"          # from the site
-    assert opts.chunksize == 2000                 # user beats site; a None CLI value is "flag not given"
-    assert opts.cluster.cores == 4                # site value survives the nested user merge
-    assert opts.cluster.memory == "4GB"           # user beats site inside a nested section
-    assert opts.cluster.queue == "short"          # CLI beats everyone
+    assert opts.executor == "dask@slurm"  # from the site
+    assert opts.chunksize == 2000  # user beats site; a None CLI value is "flag not given"
+    assert opts.cluster.cores == 4  # site value survives the nested user merge
+    assert opts.cluster.memory == "4GB"  # user beats site inside a nested section
+    assert opts.cluster.queue == "short"  # CLI beats everyone
     opts = load_run_options(site=str(site), user_file=user, cli={"chunksize": 3000})
     assert opts.chunksize == 3000
 

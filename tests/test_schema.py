@@ -1,5 +1,5 @@
 """The NanoEvents schema: records, behaviours, and identical numbers in every mode
-(ROOT eager / virtual / dask; Parquet eager / virtual / the dask-mode workaround)."""
+(ROOT eager / virtual / dask; Parquet eager / virtual)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from coffea.nanoevents import NanoEventsFactory
 from synthetic import columns_from_events, write_columns
 
-from processors.schema import B2Schema, dask_events_from_parquet, events_from_flat
+from processors.schema import B2Schema, events_from_flat
 from samples.constants import M_E, M_K, M_MU, M_PI
 
 EVENTS = [
@@ -65,8 +65,6 @@ def _load(kind: str, mode: str, path: Path):
         warnings.simplefilter("ignore")
         if kind == "root":
             return NanoEventsFactory.from_root({str(path): "events"}, schemaclass=B2Schema, mode=mode).events()
-        if mode == "dask":
-            return dask_events_from_parquet(str(path))
         return NanoEventsFactory.from_parquet(str(path), schemaclass=B2Schema, mode=mode).events()
 
 
@@ -78,8 +76,8 @@ def _compute(values: list) -> list:
 
 def test_identical_numbers_in_every_mode(files: dict[str, Path]) -> None:
     reference = _compute(_quantities(_load("root", "eager", files["root"])))
-    for kind in ("root", "parquet"):
-        for mode in ("eager", "virtual", "dask"):
+    for kind, modes in (("root", ("eager", "virtual", "dask")), ("parquet", ("eager", "virtual"))):
+        for mode in modes:
             got = _compute(_quantities(_load(kind, mode, files[kind])))
             assert got == reference, (kind, mode)
 

@@ -13,8 +13,14 @@ DEG = np.pi / 180
 
 
 def test_pid_and_ip() -> None:
-    trk = ak.Array([[{"muonID": 0.9, "electronID": 0.1, "pionID": 0.0, "kaonID": 0.0, "d0": 0.1, "z0": -1.9},
-                     {"muonID": 0.2, "electronID": 0.7, "pionID": 0.0, "kaonID": 0.0, "d0": -0.6, "z0": 0.0}]])  # fmt: skip
+    trk = ak.Array(
+        [
+            [
+                {"muonID": 0.9, "electronID": 0.1, "pionID": 0.0, "kaonID": 0.0, "d0": 0.1, "z0": -1.9},
+                {"muonID": 0.2, "electronID": 0.7, "pionID": 0.0, "kaonID": 0.0, "d0": -0.6, "z0": 0.0},
+            ]
+        ]
+    )
     assert ak.to_list(S.pid(trk, "muon", 0.5)) == [[True, False]]
     assert ak.to_list(S.pid(trk, "electron", 0.5)) == [[False, True]]
     assert ak.to_list(S.from_ip(trk)) == [[True, False]]

@@ -245,11 +245,7 @@ def test_aprime_decay_weight_bounds_and_conserved_current_limit():
         w = S.aprime_decay_weight(pa, f1, f2, m1, m2, rs)
         assert np.all(w >= 0) and np.all(w <= 1 + 1e-12)
     assert (
-        abs(
-            1.5 * np.mean(S.aprime_decay_weight(pa, *lz.decay_isotropic(rng, pa, 0.8, 1.12), 0.8, 1.12, rs))
-            - 1
-        )
-        < 0.03
+        abs(1.5 * np.mean(S.aprime_decay_weight(pa, *lz.decay_isotropic(rng, pa, 0.8, 1.12), 0.8, 1.12, rs)) - 1) < 0.03
     )
     m = 0.4
     pa1 = np.repeat(pa[:1], 50, axis=0)

@@ -54,8 +54,9 @@ def test_start_script_is_idempotent(slurm):
     before = _daemon_pids()
     # a different OMP_NUM_THREADS must not change the written configuration (nproc would follow it)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    again = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=300,
-                           stdin=subprocess.DEVNULL, env=env)
+    again = subprocess.run(
+        ["bash", str(SCRIPT)], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, env=env
+    )
     assert again.returncode == 0, again.stderr
     assert "writing /etc/slurm/slurm.conf" not in again.stdout
     assert "starting slurmctld" not in again.stdout and "starting slurmd" not in again.stdout
@@ -94,8 +95,10 @@ def test_dask_slurm_equals_local_run(slurm, tmp_path, capsys):
     with capsys.disabled():  # the job ids belong in the CI log, not only in captured output
         print(f"\n[test_slurm] SLURM job ids: {' '.join(job_ids)}")
         print(f"[test_slurm] squeue during the run:\n{squeue}", end="")
-        print(f"[test_slurm] workers {desc['n_workers']}, scheduler {desc['scheduler_address']}, events "
-              f"{result['nevents']}")
+        print(
+            f"[test_slurm] workers {desc['n_workers']}, scheduler {desc['scheduler_address']}, events "
+            f"{result['nevents']}"
+        )
     assert desc["cluster"]["type"] == "SLURMCluster"
     assert len(job_ids) == 2 and all(j.isdigit() for j in job_ids)
     assert all(j in squeue for j in job_ids)
@@ -116,8 +119,23 @@ def zprime_catalog(tmp_path_factory) -> Path:
 
     d = tmp_path_factory.mktemp("slurm_samples")
     for mass in (1.0, 6.0):
-        rc = generate(["--process", "zprime_inv", "--n", "600", "--param", f"mass={mass}", "--seed", str(int(mass * 7)),
-                       "--out", str(d), "--jobs", "1", "--no-progress"])
+        rc = generate(
+            [
+                "--process",
+                "zprime_inv",
+                "--n",
+                "600",
+                "--param",
+                f"mass={mass}",
+                "--seed",
+                str(int(mass * 7)),
+                "--out",
+                str(d),
+                "--jobs",
+                "1",
+                "--no-progress",
+            ]
+        )
         assert rc in (0, None)
     return d / "catalog.yaml"
 
@@ -140,15 +158,39 @@ def test_zprime_inv_run_on_slurm_equals_local(slurm, zprime_catalog, tmp_path, c
         f"  log_directory: {tmp_path / 'logs'}\n"
         "  wait_for_workers_timeout: 180\n"
     )
-    common = ["run", "zprime-inv", "--samples", str(zprime_catalog), "--no-progress", "--no-plots", "--chunksize", "200"]
+    common = [
+        "run",
+        "zprime-inv",
+        "--samples",
+        str(zprime_catalog),
+        "--no-progress",
+        "--no-plots",
+        "--chunksize",
+        "200",
+        "--partial",
+    ]  # signal samples only: a partial run (not fittable), enough to compare hists
     assert cli.main([*common, "--output", str(tmp_path / "local"), "--executor", "iterative"]) == 0
-    assert cli.main([*common, "--output", str(tmp_path / "slurm"), "--executor", "dask@slurm",
-                     "--run-options", str(run_options)]) == 0
+    assert (
+        cli.main(
+            [
+                *common,
+                "--output",
+                str(tmp_path / "slurm"),
+                "--executor",
+                "dask@slurm",
+                "--run-options",
+                str(run_options),
+            ]
+        )
+        == 0
+    )
     local, batch = outputs.load(tmp_path / "local"), outputs.load(tmp_path / "slurm")
     prov = json.loads((tmp_path / "slurm" / "provenance.json").read_text())["executor"]
     with capsys.disabled():
-        print(f"\n[test_slurm] zprime-inv on SLURM: job ids {' '.join(prov['job_ids'])}, {prov['n_chunks']} chunks, "
-              f"workers {prov['n_workers']}, events {batch.nevents}")
+        print(
+            f"\n[test_slurm] zprime-inv on SLURM: job ids {' '.join(prov['job_ids'])}, {prov['n_chunks']} chunks, "
+            f"workers {prov['n_workers']}, events {batch.nevents}"
+        )
     assert prov["spec"] == "dask@slurm" and prov["cluster"]["type"] == "SLURMCluster"
     assert len(prov["job_ids"]) == 2
     records = _jobcomp(prov["job_ids"])
@@ -157,7 +199,12 @@ def test_zprime_inv_run_on_slurm_equals_local(slurm, zprime_catalog, tmp_path, c
     assert set(batch.hists) == set(local.hists)
     for name, h in local.hists.items():
         for s in h.axes["sample"]:
-            np.testing.assert_allclose(batch.hists[name][{"sample": s}].values(flow=True),
-                                       h[{"sample": s}].values(flow=True), rtol=1e-12, atol=0, err_msg=name)
+            np.testing.assert_allclose(
+                batch.hists[name][{"sample": s}].values(flow=True),
+                h[{"sample": s}].values(flow=True),
+                rtol=1e-12,
+                atol=0,
+                err_msg=name,
+            )
     for s, cf in local.cutflows.items():
         assert batch.cutflows[s]["raw"] == cf["raw"]

@@ -43,8 +43,9 @@ def test_expected_band_ordered():
 
 def test_exact_agrees_with_pyhf_asymptotic_at_large_background():
     b, n, s = 400.0, 400.0, 10.0
-    ws, _ = build_workspace(one_bin_hist(s), {"bkg": one_bin_hist(b)}, np.array([n]),
-                            systematics=[NormSys("bnorm", 0.99, 1.01, ("bkg",))])
+    ws, _ = build_workspace(
+        one_bin_hist(s), {"bkg": one_bin_hist(b)}, np.array([n]), systematics=[NormSys("bnorm", 0.99, 1.01, ("bkg",))]
+    )
     exact = limits.upper_limit(ws, cl=0.9, method="exact")
     asym = limits.pyhf_upper_limit(dict(ws), cl=0.9)
     assert exact.method == "exact"

@@ -32,8 +32,9 @@ def pyhf_cls(ws, mu):
     model = ws.model()
     bounds = model.config.suggested_bounds()
     bounds[model.config.poi_index] = (0.0, 50.0)
-    obs, exp = pyhf.infer.hypotest(mu, ws.data(model), model, par_bounds=bounds, test_stat="qtilde",
-                                   return_expected_set=True)
+    obs, exp = pyhf.infer.hypotest(
+        mu, ws.data(model), model, par_bounds=bounds, test_stat="qtilde", return_expected_set=True
+    )
     return float(obs), np.asarray(exp, float)
 
 
@@ -111,12 +112,14 @@ def test_single_bin_auto_uses_exact():
 
 
 def test_toy_percentile_fix_gives_ordered_band():
-    ws, _ = build_workspace(one_bin_hist(5.0), {"bkg": one_bin_hist(3.0)}, np.array([3.0]),
-                            systematics=[NormSys("b", 0.9, 1.1, ("bkg",))])
+    ws, _ = build_workspace(
+        one_bin_hist(5.0), {"bkg": one_bin_hist(3.0)}, np.array([3.0]), systematics=[NormSys("b", 0.9, 1.1, ("bkg",))]
+    )
     model = ws.model()
     with limits.numpy_percentile_fix():
-        obs, exp = pyhf.infer.hypotest(1.0, ws.data(model), model, calctype="toybased", ntoys=40,
-                                       return_expected_set=True, track_progress=False)
+        obs, exp = pyhf.infer.hypotest(
+            1.0, ws.data(model), model, calctype="toybased", ntoys=40, return_expected_set=True, track_progress=False
+        )
     exp = np.asarray(exp, float)
     assert np.all(np.diff(exp) >= 0) and 0 <= float(obs) <= 1
 

@@ -3,42 +3,50 @@
 import numpy as np
 import pytest
 
+from processors.registry import get, searches
 from samples.generator import xsec
-from workflows.stats import recast, significance
+from workflows.stats import significance
+from workflows.stats.plans.common import recast_limits
 
 
-@pytest.mark.parametrize("model", ["lmu_ltau", "lmu_ltau_fully_invisible", "dark_photon"])
-def test_recast_round_trip(model):
+def _recast(name: str):
+    (model,) = get("zprime-inv").signals
+    return next(r for r in model.recasts if r.name == name)
+
+
+@pytest.mark.parametrize("name", ["lmu_ltau", "lmu_ltau_fully_invisible"])
+def test_recast_round_trip(name):
+    rc = _recast(name)
     masses = np.array([0.5, 2.0, 6.0])
     sigma_ul = np.array([3.0, 10.0, 40.0])  # fb
-    c = recast.recast(model, masses, sigma_ul)
+    c = recast_limits(rc, {"mass": masses}, sigma_ul)
     assert np.all(np.isfinite(c)) and np.all(c > 0)
-    back = np.array([recast.signal_xsec_fb(model, [m], float(ci))[0] for m, ci in zip(masses, c, strict=True)])
+    back = [
+        float(rc.xsec_fb({"mass": np.array([m])}, float(ci))[0] * rc.bf({"mass": np.array([m])})[0])
+        for m, ci in zip(masses, c, strict=True)
+    ]
     np.testing.assert_allclose(back, sigma_ul, rtol=1e-9)
 
 
 def test_recast_zprime_uses_generator_directly():
     m, sigma_ul = 1.0, 5.0
-    g = recast.recast("lmu_ltau", [m], [sigma_ul])[0]
+    g = recast_limits(_recast("lmu_ltau"), {"mass": np.array([m])}, [sigma_ul])[0]
     bf = xsec.zprime_branching_fractions(m)["invisible"]
     assert xsec.zprime_xsec_fb(m, g=g) * bf == pytest.approx(sigma_ul, rel=1e-9)
     # fully invisible: BF = 1 > BF(nu nu) -> tighter coupling limit
-    assert recast.recast("lmu_ltau_fully_invisible", [m], [sigma_ul])[0] < g
+    assert recast_limits(_recast("lmu_ltau_fully_invisible"), {"mass": np.array([m])}, [sigma_ul])[0] < g
 
 
-def test_recast_dark_higgsstrahlung_product():
-    mA, mh, sigma_ul = np.array([3.0]), np.array([1.0]), np.array([2.0])
-    e2a = recast.recast("dark_higgsstrahlung", mA, sigma_ul, mh=mh)[0]
-    # any split of eps^2 * alpha_D gives the same cross section
-    s = xsec.darkhiggs_xsec_fb(3.0, 1.0, eps=np.sqrt(e2a / 0.5), alpha_D=0.5)
-    assert s == pytest.approx(2.0, rel=1e-9)
-    with pytest.raises(ValueError, match="mh"):
-        recast.recast("dark_higgsstrahlung", mA, sigma_ul)
-
-
-def test_every_search_has_known_models():
-    for models in recast.SEARCH_MODELS.values():
-        assert set(models) <= set(recast.MODELS)
+def test_every_declared_recast_is_a_power_law():
+    """Each declared recast: sigma(c) = sigma(c_ref) (c / c_ref)^power at a few parameter points."""
+    for spec in searches().values():
+        for model in spec.signals:
+            for rc in model.recasts:
+                p = {"mass": np.array([1.0, 3.0])} if model.params == ("mass",) else None
+                if p is None:
+                    continue
+                a, b = rc.xsec_fb(p, rc.c_ref), rc.xsec_fb(p, 2 * rc.c_ref)
+                np.testing.assert_allclose(b / a, 2.0**rc.power, rtol=1e-9, err_msg=f"{spec.name} {rc.name}")
 
 
 def test_global_significance_below_local():

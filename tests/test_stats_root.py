@@ -99,13 +99,23 @@ def quiet_root():
 
 
 def models():
-    a = build_workspace(template([0.0, 2.0, 5.0, 1.0], 0.05), {"bkg": template([12.0, 9.0, 7.0, 5.0], 0.3)},
-                        data_hist([14, 8, 9, 4]), None, SYSTS)[0]
+    a = build_workspace(
+        template([0.0, 2.0, 5.0, 1.0], 0.05),
+        {"bkg": template([12.0, 9.0, 7.0, 5.0], 0.3)},
+        data_hist([14, 8, 9, 4]),
+        None,
+        SYSTS,
+    )[0]
     x = np.arange(20) + 0.5
     sig = 8.0 * np.exp(-0.5 * ((x - 9.0) / 2.0) ** 2)
     bkg = 60.0 * np.exp(-x / 10.0)
-    b = build_workspace(template(sig, 0.05, 0.05), {"bkg": template(bkg, 0.4, 0.15)},
-                        data_hist(np.random.default_rng(9).poisson(bkg)), None, SYSTS)[0]
+    b = build_workspace(
+        template(sig, 0.05, 0.05),
+        {"bkg": template(bkg, 0.4, 0.15)},
+        data_hist(np.random.default_rng(9).poisson(bkg)),
+        None,
+        SYSTS,
+    )[0]
     return {"4-bin template": a, "20-bin shape": b}
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from stats_helpers import sparse_zprime_template
 
-from workflows.stats import binning, limits, scan
+from workflows.stats import binning, limits
+from workflows.stats.plans import peak_scan as scan
 
 MASSES = (0.5, 2.0, 5.0)
 

@@ -58,8 +58,10 @@ def test_worker_killed_mid_run_gives_identical_result(tmp_path):
 
     assert killed, "the worker was never killed: the run finished too fast to test worker loss"
     assert killed["t"] < t_end
-    print(f"killed worker {killed['address']} (pid {killed['pid']}) after {killed['done_before']} tasks; "
-          f"scheduler saw {events}")
+    print(
+        f"killed worker {killed['address']} (pid {killed['pid']}) after {killed['done_before']} tasks; "
+        f"scheduler saw {events}"
+    )
     assert events["workers_removed"] >= 1
     assert events["tasks_rescheduled_after_worker_loss"] >= 1
     assert events["tasks_erred"] == 0
@@ -79,8 +81,9 @@ def test_transient_task_error_is_retried_and_counted(tmp_path):
     markers.mkdir()
     opts = load_run_options(cli={"executor": "dask@local", "workers": 1, "retries": 2})
     with build_executor(None, opts) as handle:
-        flaky = toys.run_toy(handle.executor, fileset, chunksize=500,
-                             processor_instance=toys.FlakyToyProcessor(str(markers)))
+        flaky = toys.run_toy(
+            handle.executor, fileset, chunksize=500, processor_instance=toys.FlakyToyProcessor(str(markers))
+        )
         events = handle.describe()["worker_events"]
     print(f"worker events: {events}")
     assert sorted(p.name for p in markers.iterdir()) == ["toy_0.failed-once", "toy_1.failed-once"]
@@ -95,6 +98,13 @@ def test_without_retries_the_error_names_the_chunk(tmp_path):
     files = toys.write_toy_files(tmp_path, n_files=1, n_events=600, seed=5)
     (tmp_path / "markers").mkdir()
     opts = load_run_options(cli={"executor": "dask@local", "workers": 1, "retries": 0})
-    with build_executor(None, opts) as handle, pytest.raises(Exception, match=r"transient read error \(test\) in .*toy_0\.root"):
-        toys.run_toy(handle.executor, {"toyA": {"files": {files[0]: "events"}}}, chunksize=300,
-                     processor_instance=toys.FlakyToyProcessor(str(tmp_path / "markers")))
+    with (
+        build_executor(None, opts) as handle,
+        pytest.raises(Exception, match=r"transient read error \(test\) in .*toy_0\.root"),
+    ):
+        toys.run_toy(
+            handle.executor,
+            {"toyA": {"files": {files[0]: "events"}}},
+            chunksize=300,
+            processor_instance=toys.FlakyToyProcessor(str(tmp_path / "markers")),
+        )

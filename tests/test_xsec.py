@@ -165,9 +165,7 @@ def test_vector_current_is_conserved():
     k1, k2, q, _ = _random_final_states(rng, n, M)
     p1, p2 = _beams(n)
     longit = (_minkowski(q) / M)[:, None, :]
-    assert np.max(msq_helicity(p1, p2, k1, k2, q, M, pol=longit)) < 1e-20 * np.max(
-        msq_helicity(p1, p2, k1, k2, q, M)
-    )
+    assert np.max(msq_helicity(p1, p2, k1, k2, q, M, pol=longit)) < 1e-20 * np.max(msq_helicity(p1, p2, k1, k2, q, M))
 
 
 @pytest.mark.parametrize("M", [1.0, pytest.param(4.0, marks=pytest.mark.slow)])
@@ -248,9 +246,7 @@ def test_darkhiggs_xsec_matches_angular_integral():
     pref = 4 * math.pi * C.ALPHA_EM * eps**2 * 4 * 4 * math.pi * aD / (s - mA**2) ** 2 * s / 2
 
     def dsig(c):
-        return (
-            pref * (2 * mA**2 + k**2 * (1 - c * c)) / (2 * s) * k / (16 * math.pi**2 * SQRT_S) * 2 * math.pi
-        )
+        return pref * (2 * mA**2 + k**2 * (1 - c * c)) / (2 * s) * k / (16 * math.pi**2 * SQRT_S) * 2 * math.pi
 
     val, _ = integrate.quad(dsig, -1, 1)
     assert xs.darkhiggs_xsec_fb(mA, mh, eps, aD) == pytest.approx(val * C.GEV2_TO_FB, rel=1e-10)
@@ -260,9 +256,7 @@ def test_darkhiggs_xsec_matches_angular_integral():
 def test_monophoton_xsec_matches_numerical_integral():
     mA = 2.0
     th = (math.radians(30), math.radians(140))
-    val, _ = integrate.quad(
-        lambda c: xs.monophoton_dsigma_dcos_fb(c, mA, 1e-3), math.cos(th[1]), math.cos(th[0])
-    )
+    val, _ = integrate.quad(lambda c: xs.monophoton_dsigma_dcos_fb(c, mA, 1e-3), math.cos(th[1]), math.cos(th[0]))
     assert xs.monophoton_xsec_fb(mA, 1e-3, th) == pytest.approx(val, rel=1e-9)
     # massless limit: e+e- -> gamma gamma shape (1 + c^2)/(1 - c^2) times 2 pi alpha^2 eps^2/s
     c = 0.3
@@ -272,12 +266,8 @@ def test_monophoton_xsec_matches_numerical_integral():
 
 def test_registry_callables():
     bf = xs.zprime_branching_fractions(1.0)
-    assert xs.XSEC["zprime_inv"](mass=1.0, coupling=0.01) == pytest.approx(
-        xs.zprime_xsec_fb(1.0) * bf["invisible"]
-    )
-    assert xs.XSEC["zprime_inv"](mass=1.0, coupling=0.01, invisible_extra=True) == pytest.approx(
-        xs.zprime_xsec_fb(1.0)
-    )
+    assert xs.XSEC["zprime_inv"](mass=1.0, coupling=0.01) == pytest.approx(xs.zprime_xsec_fb(1.0) * bf["invisible"])
+    assert xs.XSEC["zprime_inv"](mass=1.0, coupling=0.01, invisible_extra=True) == pytest.approx(xs.zprime_xsec_fb(1.0))
     assert xs.XSEC["dark_higgsstrahlung"](mass=4.0, mass2=1.0, coupling=1e-3) > 0
     assert xs.XSEC["idm"](mass=3.0, mass2=0.5, mass3=0.8, coupling=1e-3) > 0
     assert xs.XSEC["monophoton"](mass=2.0, coupling=1e-3) > 0

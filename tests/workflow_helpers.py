@@ -1,10 +1,9 @@
-"""Shared by the workflow tests: tiny event-format ROOT files, a fileset JSON, a stand-in processor.
+"""Shared by the workflow tests: tiny event-format ROOT files, a fileset JSON, and the toy search.
 
-The stand-in reads real event-format branches and returns the processor output
-contract (hists with a "sample" axis, cutflow arrays, nevents), so the driver is
-tested independently of the physics processors. Importable on workers as
-``workflow_helpers`` (tests/ is put on PYTHONPATH).
-"""
+The toy search ("toy", declared in toy_search.py, which conftest.py names in B2DARK_SEARCH_MODULES) runs a
+stand-in processor that reads real event-format branches and returns the processor output contract (hists with
+a "sample" axis, cutflow arrays, nevents), so the driver is tested independently of the physics processors.
+Importable on workers as ``workflow_helpers`` (tests/ is put on PYTHONPATH)."""
 
 from __future__ import annotations
 
@@ -20,10 +19,9 @@ import numpy as np
 import uproot
 from coffea import processor
 from coffea.nanoevents import BaseSchema
+from toy_search import SEARCH, TOY  # noqa: F401  (the toy declaration, kept light for `b2dark --help`)
 
 from samples.eventformat import COLLECTIONS, EVENT_COLUMNS
-
-STANDIN = "workflow_helpers:StandInProcessor"
 
 
 def write_events(path: Path, n: int, seed: int, mc: bool = True, drop: tuple[str, ...] = ()) -> Path:
@@ -55,8 +53,11 @@ def write_events(path: Path, n: int, seed: int, mc: bool = True, drop: tuple[str
         else:
             data.pop(name, None)
     with uproot.recreate(path) as f:
-        f.mktree("events", {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()},
-                 counter_name=lambda coll: f"n{coll}")
+        f.mktree(
+            "events",
+            {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()},
+            counter_name=lambda coll: f"n{coll}",
+        )
         f["events"].extend(data)
     return path
 
@@ -79,9 +80,16 @@ def make_fileset(directory: Path, files_per_sample: int = 2, n: int = 400) -> Pa
             counts[p.name] = n + 37 * j
         fileset[sample] = {
             "files": files,
-            "metadata": {"sample": sample, "process": "zprime_inv" if meta["is_signal"] else sample, **meta, "n_events": sum(counts.values()),
-                         "n_generated": sum(counts.values()), "filter_efficiency": 1.0, "lumi_fb": 79.7,
-                         "file_events": counts},
+            "metadata": {
+                "sample": sample,
+                "process": "zprime_inv" if meta["is_signal"] else sample,
+                **meta,
+                "n_events": sum(counts.values()),
+                "n_generated": sum(counts.values()),
+                "filter_efficiency": 1.0,
+                "lumi_fb": 79.7,
+                "file_events": counts,
+            },
         }
     path = directory / "fileset.json"
     path.write_text(json.dumps(fileset, indent=1))
@@ -93,7 +101,7 @@ class StandInProcessor(processor.ProcessorABC):
 
     schema = BaseSchema
 
-    def __init__(self, lumi_fb: float | None = None, unblind: bool = False):
+    def __init__(self, lumi_fb: float | None = None, unblind: bool = False, working_point: Any = None):
         self.lumi_fb = lumi_fb
         self.unblind = unblind
 
@@ -114,24 +122,40 @@ class StandInProcessor(processor.ProcessorABC):
         if meta.get("is_data"):
             w = np.ones(n)
         else:
-            w = meta["xsec_fb"] * meta["filter_efficiency"] * self.lumi_fb / meta["n_events"] * ak.to_numpy(events.weight)
+            w = (
+                meta["xsec_fb"]
+                * meta["filter_efficiency"]
+                * self.lumi_fb
+                / meta["n_events"]
+                * ak.to_numpy(events.weight)
+            )
         pt = np.hypot(events.Track_px, events.Track_py)
         two = ak.to_numpy(events.nTrack == 2)
         x = ak.to_numpy(ak.fill_none(ak.max(pt, axis=1), 0.0))
         blind = bool(meta.get("is_data")) and not self.unblind
         sel = two & ~(blind & (x > 1.0))
-        h = hist.Hist(hist.axis.StrCategory([], growth=True, name="sample"),
-                      hist.axis.Regular(20, 0, 4, name="x", label="max track pT [GeV]"), storage=hist.storage.Weight())
+        h = hist.Hist(
+            hist.axis.StrCategory([], growth=True, name="sample"),
+            hist.axis.Regular(20, 0, 4, name="x", label="max track pT [GeV]"),
+            storage=hist.storage.Weight(),
+        )
         h.fill(sample, x[sel], weight=w[sel])
-        h2 = hist.Hist(hist.axis.StrCategory([], growth=True, name="sample"),
-                       hist.axis.Regular(10, 0, 4, name="x"), hist.axis.Regular(5, -1, 1, name="y"),
-                       storage=hist.storage.Weight())
+        h2 = hist.Hist(
+            hist.axis.StrCategory([], growth=True, name="sample"),
+            hist.axis.Regular(10, 0, 4, name="x"),
+            hist.axis.Regular(5, -1, 1, name="y"),
+            storage=hist.storage.Weight(),
+        )
         h2.fill(sample, x[sel], np.tanh(ak.to_numpy(events.beam_E))[sel], weight=w[sel])
         return {
             "hists": {"x": h, "template": h2},
-            "cutflow": {sample: {"names": ["all", "two tracks", "blind"],
-                                 "raw": np.array([n, two.sum(), sel.sum()]),
-                                 "weighted": np.array([w.sum(), w[two].sum(), w[sel].sum()])}},
+            "cutflow": {
+                sample: {
+                    "names": ["all", "two tracks", "blind"],
+                    "raw": np.array([n, two.sum(), sel.sum()]),
+                    "weighted": np.array([w.sum(), w[two].sum(), w[sel].sum()]),
+                }
+            },
             "nevents": {sample: n},
             "blinded": blind or (not bool(meta.get("is_data")) and not self.unblind),
         }

@@ -22,6 +22,8 @@ from typing import Any
 import lz4.frame
 from coffea.processor import CheckpointerABC
 
+from workflows import interrupt
+
 PARTIAL_DIR = ".partial"
 
 
@@ -51,6 +53,7 @@ class ChunkCheckpointer(CheckpointerABC):
         return os.path.join(self.directory, str(metadata["dataset"]).replace("/", "_"), name)
 
     def load(self, metadata: Any, processor_instance: Any) -> Any:
+        interrupt.check()  # a safe point (a no-op on workers): stop before the next chunk
         path = self.filepath(metadata)
         try:
             with lz4.frame.open(path, "rb") as f:
@@ -68,6 +71,7 @@ class ChunkCheckpointer(CheckpointerABC):
         with lz4.frame.open(tmp, "wb") as f:
             pickle.dump(output, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+        interrupt.check()  # a safe point: this chunk is on disk
 
 
 def prepare(output_dir: Path, run_hash: str, resume: bool) -> tuple[Path, int]:

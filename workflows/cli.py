@@ -1,4 +1,4 @@
-"""`b2dark` command line: generate | run | limits | inspect.
+"""`b2dark` command line: searches | samples | generate | run | limits | inspect.
 
 Subcommand modules are imported only when used, so `b2dark --help` does not pay
 for coffea/dask/pyhf imports.
@@ -14,7 +14,7 @@ DEFAULT_EXECUTOR = "dask@local"
 
 
 def _run_parser(sub: argparse._SubParsersAction) -> None:
-    from workflows.searches import SEARCHES  # light: only samples.constants
+    from processors.registry import names  # light: the declarations only
 
     p = sub.add_parser(
         "run",
@@ -22,30 +22,88 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
         description="Run a search's coffea processor over the catalog's files. Run options come in layers: "
         "defaults < site YAML (--site) < user YAML (--run-options) < these flags.",
     )
-    p.add_argument("search", choices=sorted(SEARCHES), help="which search")
-    p.add_argument("--samples", type=Path, default=Path("data/samples/catalog.yaml"),
-                   help="sample catalog YAML (or a coffea fileset JSON) [%(default)s]")
+    p.add_argument("search", choices=names(), help="which search")
+    p.add_argument(
+        "--samples",
+        type=Path,
+        default=Path("data/samples/catalog.yaml"),
+        help="sample catalog YAML (or a coffea fileset JSON) [%(default)s]",
+    )
     p.add_argument("--output", type=Path, default=None, help="output folder [data/outputs/SEARCH]")
-    p.add_argument("--executor", default=None,
-                   help=f"iterative | futures | dask@local | dask@slurm | dask@condor | dask@gateway | "
-                        f"dask@tcp://HOST:PORT [{DEFAULT_EXECUTOR}]")
+    p.add_argument(
+        "--executor",
+        default=None,
+        help=f"iterative | futures | dask@local | dask@slurm | dask@condor | dask@gateway | "
+        f"dask@tcp://HOST:PORT [{DEFAULT_EXECUTOR}]",
+    )
     p.add_argument("--workers", type=int, default=None, help="local workers (futures, dask@local)")
     p.add_argument("--chunksize", type=int, default=None, help="events per chunk")
     p.add_argument("--maxchunks", type=int, default=None, help="process at most this many chunks per sample (tests)")
     p.add_argument("--retries", type=int, default=None, help="task retries on worker loss")
     p.add_argument("--site", default=None, help="site YAML name in workflows/sites or a path")
     p.add_argument("--run-options", type=Path, default=None, help="user YAML with run options")
-    p.add_argument("--unblind", action="store_true",
-                   help="show data in the signal region (recorded in the output); blinded by default")
-    p.add_argument("--skip-bad-files", action="store_true", default=None,
-                   help="skip unreadable/incomplete input files (recorded with the events lost) instead of stopping")
+    p.add_argument(
+        "--unblind",
+        action="store_true",
+        help="show data in the signal region (recorded in the output); blinded by default",
+    )
+    p.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        default=None,
+        help="skip unreadable/incomplete input files (recorded with the events lost) instead of stopping",
+    )
     p.add_argument("--resume", action="store_true", help="reuse the finished chunks of an interrupted identical run")
     p.add_argument("--keep-partial", action="store_true", help="keep per-chunk outputs (DIR/.partial) after success")
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar (default: on when the terminal is interactive)")
-    p.add_argument("--lumi", type=float, default=None, help="normalise MC to this luminosity [fb^-1] (default: the paper's)")
-    p.add_argument("--processor", default=None, help=argparse.SUPPRESS)  # "module:Class" override for development
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: on when the terminal is interactive)",
+    )
+    p.add_argument(
+        "--lumi", type=float, default=None, help="normalise MC to this luminosity [fb^-1] (default: the paper's)"
+    )
+    p.add_argument(
+        "--data", default=None, help="which declared data sample (default: the search's first; see `b2dark searches`)"
+    )
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="run on the declared samples the catalog has (the output is marked partial: not fittable)",
+    )
+    p.add_argument(
+        "--working-point",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="YAML of working-point keys over the declared defaults (repeatable, later wins)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="wp_set",
+        help="one working-point key, e.g. --set muon_id_min=0.9 (wins over --working-point)",
+    )
+
+
+def _searches_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("searches", help="list the declared searches (samples, data, plan, working point)")
+    p.add_argument("name", nargs="?", help="one search: its whole declaration")
+    p.add_argument("--markdown", action="store_true", help="the README's table of searches")
+
+
+def _samples_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("samples", help="generate the samples a search needs (its recipe), reusing what exists")
+    p.add_argument("search", nargs="*", help="search names (default with --all: every declared search)")
+    p.add_argument("--all", action="store_true", help="every declared search")
+    p.add_argument("--out", type=Path, default=Path("data/samples"), help="sample folder (catalog.yaml inside)")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--no-progress", action="store_true")
 
 
 def _inspect_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,20 +115,25 @@ def _inspect_parser(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="b2dark", description="Belle II dark-sector searches with coffea + dask")
-    sub = parser.add_subparsers(dest="command", metavar="{generate,run,limits,inspect}")
-    sub.add_parser("generate", help="generate samples with the fast simulation (see `b2dark generate --help`)",
-                   add_help=False)
+    sub = parser.add_subparsers(dest="command", metavar="{searches,samples,generate,run,limits,inspect}")
+    _searches_parser(sub)
+    _samples_parser(sub)
+    sub.add_parser(
+        "generate", help="generate samples with the fast simulation (see `b2dark generate --help`)", add_help=False
+    )
     _run_parser(sub)
-    sub.add_parser("limits", help="statistics stage: limits from a run output (see `b2dark limits --help`)",
-                   add_help=False)
+    sub.add_parser(
+        "limits", help="statistics stage: limits from a run output (see `b2dark limits --help`)", add_help=False
+    )
     _inspect_parser(sub)
     return parser
 
 
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
-    from workflows import searches
+    from processors import registry
     from workflows.run import RunConfig, run
     from workflows.runoptions import load_run_options
+    from workflows.workingpoint import load_working_point
 
     cli = {
         "executor": args.executor,
@@ -84,7 +147,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.executor is None and args.run_options is None and args.site is None:
         cli["executor"] = DEFAULT_EXECUTOR
     opts = load_run_options(site=args.site, user_file=args.run_options, cli=cli)
-    search = searches.get(args.search)
+    search = registry.get(args.search)
     cfg = RunConfig(
         search=search,
         samples=args.samples,
@@ -92,14 +155,39 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         options=opts,
         unblind=args.unblind,
         resume=args.resume,
-        processor=args.processor,
         lumi_fb=args.lumi,
         plots=not args.no_plots,
         keep_partial=args.keep_partial,
         command=["b2dark", *argv],
+        data=args.data,
+        partial=args.partial,
+        working_point=load_working_point(search, args.working_point, args.wp_set),
     )
     run(cfg)
     return 0
+
+
+def cmd_searches(args: argparse.Namespace) -> int:
+    from workflows.declared import describe, markdown_table, summary_table
+
+    if args.name:
+        print(describe(args.name))
+    else:
+        print(markdown_table() if args.markdown else summary_table())
+    return 0
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    from processors import registry
+    from samples.cli import main as generate_main
+    from samples.recipes import recipe_path
+
+    wanted = registry.names() if args.all or not args.search else args.search
+    for name in wanted:
+        registry.get(name)  # unknown search -> clear error
+    paths = sorted({str(recipe_path(registry.get(n).recipe)) for n in wanted})
+    extra = ["--jobs", str(args.jobs), *(["--no-progress"] if args.no_progress else [])]
+    return int(generate_main(["--out", str(args.out), *[a for p in paths for a in ("--recipe", p)], *extra]) or 0)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -134,22 +222,39 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    commands = {"run": lambda: cmd_run(args, argv), "inspect": lambda: cmd_inspect(args),
+                "searches": lambda: cmd_searches(args), "samples": lambda: cmd_samples(args)}  # fmt: skip
+    from workflows.interrupt import RunInterrupted
+
     try:
-        if args.command == "run":
-            return cmd_run(args, argv)
-        if args.command == "inspect":
-            return cmd_inspect(args)
-    except KeyboardInterrupt:
+        return commands[args.command]()
+    except RunInterrupted as stop:
+        again = " ".join(["b2dark", *argv] + ([] if "--resume" in argv else ["--resume"]))
+        print(f"\n[b2dark] stopped by {stop.name}; the finished chunks are checkpointed. To go on: {again}",
+              file=sys.stderr)  # fmt: skip
+        return stop.exit_code
+    except KeyboardInterrupt:  # before or after the processing (nothing to lose there)
         print("\n[b2dark] interrupted; finished chunks are kept: rerun the same command with --resume", file=sys.stderr)
         return 130
     except Exception as e:
-        from workflows.inputcheck import BadInputError
-
-        if isinstance(e, (BadInputError, FileNotFoundError)) or type(e).__name__ in {"RunOptionsError", "AccountingError"}:
+        if isinstance(e, _user_errors()):
             print(f"b2dark {args.command}: error: {e}", file=sys.stderr)
             return 1
         raise
-    return 2
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are the user's input, printed as one line (anything else is a bug: traceback)."""
+    from processors.registry import UnknownSearchError
+    from samples.catalog import CatalogError
+    from workflows.fileset import SampleSelectionError
+    from workflows.inputcheck import BadInputError
+    from workflows.run import AccountingError
+    from workflows.runoptions import RunOptionsError
+    from workflows.workingpoint import WorkingPointError
+
+    return (BadInputError, FileNotFoundError, RunOptionsError, AccountingError, SampleSelectionError,
+            WorkingPointError, CatalogError, UnknownSearchError)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ except ImportError:  # distributed is a dependency; keep iterative/futures usabl
     SchedulerPlugin = object  # type: ignore[misc,assignment]
 
 
-class WorkerEventCounter(SchedulerPlugin):  # type: ignore[misc,valid-type]
+class WorkerEventCounter(SchedulerPlugin):
     """Counts what a run survived: workers lost, tasks rescheduled, retried, failed."""
 
     name = "b2dark-worker-events"

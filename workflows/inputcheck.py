@@ -157,9 +157,7 @@ def account(
     return expected, problems
 
 
-def drop_bad_files(
-    fileset: Mapping[str, Mapping[str, Any]], problems: list[FileProblem]
-) -> dict[str, dict[str, Any]]:
+def drop_bad_files(fileset: Mapping[str, Mapping[str, Any]], problems: list[FileProblem]) -> dict[str, dict[str, Any]]:
     """The fileset without the bad files (samples left with no file are dropped)."""
     bad = {p.path for p in problems}
     out: dict[str, dict[str, Any]] = {}

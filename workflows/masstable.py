@@ -1,8 +1,9 @@
-"""Per-mass summary of a search run: signal efficiency, recoil-mass resolution and the
-background in a window around each generated mass, by process.
+"""Per-mass summary of a peak-scan search run: signal efficiency, the signal width on the peak axis
+and the background in a window around each generated mass, by process.
 
-Printed at the end of `b2dark run` and written to DIR/masstable.{json,txt}; the plots
-(workflows.plots) draw efficiency and resolution from the same functions.
+Printed at the end of `b2dark run` and written to DIR/masstable.json; the plots (workflows.plots)
+draw efficiency and resolution from the same rows. The peak axis, the mass -> peak map and the
+window come from the search's :class:`processors.spec.PeakScan` plan.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from processors.spec import PeakScan, SearchSpec
 from workflows.outputs import RunOutput
 
-WINDOW_N_SIGMA = 2.0  # the paper's signal region for background studies: +-2 sigma around M^2
 FIT_HALF_RANGE_M2 = 2.0  # [GeV^2] around the generated M^2 for the resolution fit
 
 
@@ -76,22 +77,34 @@ def _nominal_1d(h: Any, sample: str) -> Any:
     return out.project(out.axes[0].name) if out.ndim > 1 else out
 
 
-def mass_table(run: RunOutput, hist_name: str = "m2_recoil") -> list[dict[str, Any]]:
-    """One row per generated signal mass: efficiency, sigma(M^2), signal and background yields in
-    the +-2 sigma window, with the background split by process (weighted to the run's luminosity)."""
+def _slope(plan: PeakScan, mass: float, h: float = 5e-4) -> float:
+    """|d observable / d mass| (to turn a width on the peak axis into a mass resolution)."""
+    return abs(plan.observable(mass + h) - plan.observable(mass - h)) / (2 * h)
+
+
+def mass_table(run: RunOutput, spec: SearchSpec) -> list[dict[str, Any]]:
+    """One row per generated signal sample: efficiency, the width on the peak axis, signal and
+    background yields in the +-n sigma window, with the background split by process (weighted to the
+    run's luminosity). A signal sample that selected nothing has no row."""
+    plan = spec.stats
+    if not isinstance(plan, PeakScan):
+        return []
+    hist_name = plan.summary_hist or plan.hist
     if hist_name not in run.hists:
         return []
     h = run.hists[hist_name]
+    n_sigma = plan.summary_window_n_sigma
     bkg, sig, _ = sample_roles(run, list(h.axes["sample"]))
     rows = []
     for s in sig:
-        mass = run.samples.get(s, {}).get("mass")
+        meta = run.samples.get(s, {})
+        mass = meta.get("mass")
         hs = _nominal_1d(h, s)
         if mass is None or hs.values().sum() <= 0:
             continue
-        m2 = float(mass) ** 2
+        m2 = float(plan.observable(float(mass)))
         sigma, how = fit_sigma_m2(hs, m2)
-        lo, hi = m2 - WINDOW_N_SIGMA * sigma, m2 + WINDOW_N_SIGMA * sigma
+        lo, hi = m2 - n_sigma * sigma, m2 + n_sigma * sigma
         centers = hs.axes[0].centers
         inside = (centers >= lo) & (centers <= hi)
         per_proc = {
@@ -101,11 +114,12 @@ def mass_table(run: RunOutput, hist_name: str = "m2_recoil") -> list[dict[str, A
         rows.append(
             {
                 "sample": s,
+                "model": next((m.name for m in spec.signals if m.process == meta.get("process")), ""),
                 "mass": float(mass),
                 "efficiency": total_efficiency(run, s),
                 "sigma_m2": sigma,
                 "sigma_m2_method": how,
-                "sigma_m": sigma / (2 * max(float(mass), 1e-3)),
+                "sigma_m": sigma / max(_slope(plan, float(mass)), 2e-3),
                 "window_m2": [lo, hi],
                 "signal_in_window": float(hs.values()[inside].sum()),
                 "background_in_window": float(sum(per_proc.values())),
@@ -115,14 +129,20 @@ def mass_table(run: RunOutput, hist_name: str = "m2_recoil") -> list[dict[str, A
     return rows
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
+def format_table(rows: list[dict[str, Any]], spec: SearchSpec) -> str:
+    if not rows or not isinstance(spec.stats, PeakScan):
         return ""
+    axis = spec.stats.axis
     procs = sorted({p for r in rows for p in r["background_by_process"]})
-    head = (f"{'M [GeV]':>8s} {'eff':>6s} {'sigma(M2)':>10s} {'window M2 [GeV2]':>18s} {'S':>9s} {'B':>10s}  "
-            + "  ".join(f"{p:>8s}" for p in procs))
-    lines = [f"per-mass table (signal at the catalog coupling; windows +-{WINDOW_N_SIGMA:g} sigma; "
-             "background fractions by process)", head]
+    head = (
+        f"{'M [GeV]':>8s} {'eff':>6s} {'sigma(' + axis + ')':>10s} {'window ' + axis:>18s} {'S':>9s} {'B':>10s}  "
+        + "  ".join(f"{p:>8s}" for p in procs)
+    )
+    lines = [
+        f"per-mass table (signal at the catalog coupling; windows +-{spec.stats.summary_window_n_sigma:g} sigma; "
+        "background fractions by process)",
+        head,
+    ]
     for r in rows:
         b = r["background_in_window"]
         fr = "  ".join(f"{(r['background_by_process'][p] / b if b > 0 else 0):>8.1%}" for p in procs)

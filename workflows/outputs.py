@@ -12,8 +12,11 @@ Layout of DIR::
 
     hists.json       {"hists": {name: uhi-dict}, "format": "b2dark-hists", "version": 1}
     hists.root       "<hist>__<sample>[__<syst>]" for every categorical bin
-    cutflow.json     {sample: {"names", "raw", "weighted"}}
-    cutflow.txt      the same as aligned text tables
+    cutflow.json     {sample: {"names", "raw", "weighted"}} of the primary (signal) region
+    cutflow_regions.json  {region: {sample: {"names", "raw", "weighted"}}} for every region
+    cutflow.txt      every region as aligned text tables
+    eventlist.parquet the weighted event list of the primary region (columns of the search + "sample",
+                     "weight"); blinded data events are not in it
     run.json         search, lumi, blinded, nevents, per-sample catalog metadata
     provenance.json  see workflows/provenance.py
 """
@@ -37,6 +40,8 @@ HISTS_FILE = "hists.json"
 ROOT_FILE = "hists.root"
 CUTFLOW_JSON = "cutflow.json"
 CUTFLOW_TXT = "cutflow.txt"
+CUTFLOW_REGIONS = "cutflow_regions.json"
+EVENTLIST_FILE = "eventlist.parquet"
 RUN_FILE = "run.json"
 PROVENANCE_FILE = "provenance.json"
 FORMAT_NAME = "b2dark-hists"
@@ -56,6 +61,14 @@ class RunOutput:
     lumi_fb: float | None
     provenance: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    cutflow_regions: dict[str, dict[str, dict[str, list]]] = field(default_factory=dict)
+    partial: bool = False  # the catalog lacked declared samples: not fittable
+
+    def eventlists(self) -> dict[str, dict[str, np.ndarray]]:
+        """{sample: {column: array}} of the run's weighted event list (read on demand)."""
+        if self.path is None or not (self.path / EVENTLIST_FILE).is_file():
+            return {}
+        return read_eventlist(self.path / EVENTLIST_FILE)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -103,7 +116,12 @@ def normalize_cutflows(cutflow: Mapping[str, Any]) -> dict[str, dict[str, list]]
         names = [str(n) for n in cf["names"]]
         raw = _as_list(cf["raw"])
         # coffea's accumulate concatenates lists: names merged over k chunks repeat k times.
-        if raw and len(names) > len(raw) and len(names) % len(raw) == 0 and names == names[: len(raw)] * (len(names) // len(raw)):
+        if (
+            raw
+            and len(names) > len(raw)
+            and len(names) % len(raw) == 0
+            and names == names[: len(raw)] * (len(names) // len(raw))
+        ):
             names = names[: len(raw)]
         weighted = [float(v) for v in _as_list(cf["weighted"])]
         if not (len(names) == len(raw) == len(weighted)):
@@ -115,13 +133,14 @@ def normalize_cutflows(cutflow: Mapping[str, Any]) -> dict[str, dict[str, list]]
     return out
 
 
-def cutflow_text(cutflows: Mapping[str, Mapping[str, list]]) -> str:
+def cutflow_text(cutflows: Mapping[str, Mapping[str, list]], region: str | None = None) -> str:
     """Aligned text tables, one per sample: cut, raw events, weighted, efficiency vs. first row."""
     blocks = []
     for sample in sorted(cutflows):
         cf = cutflows[sample]
         width = max([len("cut"), *(len(n) for n in cf["names"])])
-        lines = [f"== {sample}", f"{'cut':<{width}}  {'raw':>12}  {'weighted':>14}  {'eff':>9}"]
+        head = f"== {sample}" + (f"  [region {region}]" if region else "")
+        lines = [head, f"{'cut':<{width}}  {'raw':>12}  {'weighted':>14}  {'eff':>9}"]
         first = cf["weighted"][0] if cf["weighted"] else 0.0
         for name, raw, w in zip(cf["names"], cf["raw"], cf["weighted"], strict=True):
             eff = w / first if first else float("nan")
@@ -196,6 +215,7 @@ def save(
     samples: Mapping[str, Mapping[str, Any]],
     provenance: Mapping[str, Any] | None = None,
     write_root_file: bool = True,
+    partial: bool = False,
 ) -> dict[str, Path]:
     """Write a processor output (CONTRACTS.md layout) into ``directory``; returns the files written."""
     d = Path(directory)
@@ -212,11 +232,18 @@ def save(
     cutflows = normalize_cutflows(output.get("cutflow", {}))
     files["cutflow_json"] = d / CUTFLOW_JSON
     write_json_atomic(files["cutflow_json"], cutflows)
+    regions = {r: normalize_cutflows(cf) for r, cf in (output.get("cutflow_regions") or {}).items()}
+    files["cutflow_regions"] = d / CUTFLOW_REGIONS
+    write_json_atomic(files["cutflow_regions"], regions)
     files["cutflow_txt"] = d / CUTFLOW_TXT
-    files["cutflow_txt"].write_text(cutflow_text(cutflows))
+    text = cutflow_text(cutflows) + "".join(f"\n{cutflow_text(cf, r)}" for r, cf in sorted(regions.items()))
+    _write_text_atomic(files["cutflow_txt"], text)
+    files["eventlist"] = d / EVENTLIST_FILE
+    write_eventlist(output.get("eventlist") or {}, files["eventlist"])
     run_info = {
         "search": search,
         "lumi_fb": lumi_fb,
+        "partial": bool(partial),
         "blinded": bool(output.get("blinded", True)),
         "nevents": {k: int(v) for k, v in output.get("nevents", {}).items()},
         "samples": _jsonable(samples),
@@ -229,13 +256,60 @@ def save(
     return files
 
 
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_eventlist(eventlist: Mapping[str, Mapping[str, Any]], path: Path) -> Path:
+    """One Parquet table: the columns of every sample's event list plus "sample"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols: dict[str, list] = {}
+    names: list[np.ndarray] = []
+    keys = sorted({k for v in eventlist.values() for k in v})
+    for sample in sorted(eventlist):
+        arrays = {k: np.asarray(v, dtype=np.float64) for k, v in eventlist[sample].items()}
+        n = len(next(iter(arrays.values()))) if arrays else 0
+        names.append(np.full(n, sample, dtype=object))
+        for k in keys:
+            cols.setdefault(k, []).append(arrays.get(k, np.full(n, np.nan)))
+    table = {"sample": pa.array(np.concatenate(names) if names else np.array([], dtype=object), pa.string())}
+    table.update({k: pa.array(np.concatenate(v)) for k, v in cols.items()})
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    pq.write_table(pa.table(table), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_eventlist(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path)
+    samples = np.asarray(t.column("sample").to_pylist(), dtype=object)
+    cols = {c: t.column(c).to_numpy() for c in t.column_names if c != "sample"}
+    return {s: {c: v[samples == s] for c, v in cols.items()} for s in sorted(set(samples))}
+
+
 def clear(directory: Path | str) -> None:
     """Remove the results of an earlier run in ``directory`` so a failed rerun cannot leave stale ones."""
     import shutil
 
     d = Path(directory)
-    for name in (HISTS_FILE, ROOT_FILE, CUTFLOW_JSON, CUTFLOW_TXT, RUN_FILE, PROVENANCE_FILE, "summary.txt",
-                 "masstable.json"):
+    for name in (
+        HISTS_FILE,
+        ROOT_FILE,
+        CUTFLOW_JSON,
+        CUTFLOW_TXT,
+        CUTFLOW_REGIONS,
+        EVENTLIST_FILE,
+        RUN_FILE,
+        PROVENANCE_FILE,
+        "summary.txt",
+        "masstable.json",
+    ):
         (d / name).unlink(missing_ok=True)
     for sub in ("plots", "limits"):  # limits/ (statistics stage) was made from the old histograms
         shutil.rmtree(d / sub, ignore_errors=True)
@@ -256,6 +330,7 @@ def load(directory: Path | str) -> RunOutput:
     run_info = json.loads((d / RUN_FILE).read_text())
     cutflows = json.loads((d / CUTFLOW_JSON).read_text()) if (d / CUTFLOW_JSON).is_file() else {}
     prov = json.loads((d / PROVENANCE_FILE).read_text()) if (d / PROVENANCE_FILE).is_file() else {}
+    regions = json.loads((d / CUTFLOW_REGIONS).read_text()) if (d / CUTFLOW_REGIONS).is_file() else {}
     return RunOutput(
         hists=hists,
         cutflows=cutflows,
@@ -266,4 +341,6 @@ def load(directory: Path | str) -> RunOutput:
         lumi_fb=run_info.get("lumi_fb"),
         provenance=prov,
         path=d,
+        cutflow_regions=regions,
+        partial=bool(run_info.get("partial", False)),
     )

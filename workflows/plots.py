@@ -3,7 +3,9 @@
 - every 1D histogram: stacked backgrounds (grouped by process), pseudo-data with the
   blinded region shaded, a data/MC ratio panel, and signal overlays at a few masses;
 - the cutflow (efficiency per cut, per process and per signal mass);
-- signal efficiency vs mass and the M^2_recoil resolution (converted to sigma(M)) vs mass.
+- for peak scans: signal efficiency vs mass and the signal width on the peak axis vs mass,
+  with the published resolution of the search's declaration beside it;
+- the search's own plots (its declaration's ``plots`` hook, called with this module as ``tools``).
 Each as PNG and PDF in DIR/plots.
 """
 
@@ -14,11 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from processors.spec import PeakScan, SearchSpec
 from workflows.masstable import mass_table, sample_roles
 from workflows.outputs import RunOutput
 
 SIGNAL_OVERLAYS = 3
 FORMATS = ("png", "pdf")
+
+
+def _short_reference(reference: str) -> str:
+    """ "Belle II, PRL 130, 231801 (2023)" -> "PRL 130"; "paper" when there is no comma."""
+    return reference.split(",")[1].strip() if "," in reference else "paper"
 
 
 def _mpl() -> Any:
@@ -83,13 +91,22 @@ def _display_rebin(h1: Any) -> Any:
     return h1[:: hist.rebin(k)]
 
 
-def _signal_label(run: RunOutput, s: str) -> str:
+def signal_label(run: RunOutput, s: str, spec: SearchSpec | None = None) -> str:
+    """e.g. "Z' 3 GeV", "A' 5 / h' 2 GeV": the model label and its hypothesis parameters."""
     m = run.samples.get(s, {})
-    mass = m.get("mass")
-    return f"Z' {mass:g} GeV" if mass is not None else s
+    label = "signal"
+    params: tuple[str, ...] = ("mass",)
+    if spec is not None:
+        model = next((x for x in spec.signals if x.process == m.get("process")), None)
+        if model is not None:
+            label, params = model.label, model.params
+    vals = [m.get(p) for p in params]
+    if any(v is None for v in vals):
+        return s
+    return f"{label} " + " / ".join(f"{v:g}" for v in vals) + (" GeV" if params[0].startswith("mass") else "")
 
 
-def stack_plot(run: RunOutput, name: str, outdir: Path) -> list[Path]:
+def stack_plot(run: RunOutput, name: str, outdir: Path, spec: SearchSpec | None = None) -> list[Path]:
     plt, mplhep = _mpl()
     h = run.hists[name]
     bkg, sig, _ = sample_roles(run, list(h.axes["sample"]))
@@ -102,7 +119,9 @@ def stack_plot(run: RunOutput, name: str, outdir: Path) -> list[Path]:
     if not bkg_h:
         return []
     order = sorted(bkg_h, key=lambda p: float(bkg_h[p].values().sum()))  # smallest at the bottom
-    fig, (ax, rax) = plt.subplots(2, 1, figsize=(9, 8), sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05})
+    fig, (ax, rax) = plt.subplots(
+        2, 1, figsize=(9, 8), sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05}
+    )
     mplhep.histplot([bkg_h[p] for p in order], stack=True, histtype="fill", label=order, ax=ax)
     total = sum((bkg_h[p] for p in order[1:]), bkg_h[order[0]])
     edges = total.axes[0].edges
@@ -110,7 +129,9 @@ def stack_plot(run: RunOutput, name: str, outdir: Path) -> list[Path]:
     for s in _pick_overlays(sig, SIGNAL_OVERLAYS):
         hs = _slice(h, [s])
         if hs is not None:
-            mplhep.histplot(hs * scale, histtype="step", yerr=False, lw=2, ls="--", label=_signal_label(run, s), ax=ax)
+            mplhep.histplot(
+                hs * scale, histtype="step", yerr=False, lw=2, ls="--", label=signal_label(run, s, spec), ax=ax
+            )
     hidden = np.zeros(len(mc), dtype=bool)
     if data:
         hd = _slice(h, data)
@@ -152,7 +173,7 @@ def stack_plot(run: RunOutput, name: str, outdir: Path) -> list[Path]:
     return _save(fig, outdir / f"stack_{name}")
 
 
-def cutflow_plot(run: RunOutput, outdir: Path) -> list[Path]:
+def cutflow_plot(run: RunOutput, outdir: Path, spec: SearchSpec | None = None) -> list[Path]:
     plt, mplhep = _mpl()
     if not run.cutflows:
         return []
@@ -169,7 +190,7 @@ def cutflow_plot(run: RunOutput, outdir: Path) -> list[Path]:
         ax.plot(range(len(names)), eff(ss), marker="o", label=proc)
     for s in _pick_overlays(sig, SIGNAL_OVERLAYS):
         names = run.cutflows[s]["names"]
-        ax.plot(range(len(names)), eff([s]), marker="s", ls="--", label=_signal_label(run, s))
+        ax.plot(range(len(names)), eff([s]), marker="s", ls="--", label=signal_label(run, s, spec))
     ax.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=11)
     ax.set_yscale("log")
     ax.set_ylabel("cumulative efficiency (weighted)")
@@ -178,43 +199,53 @@ def cutflow_plot(run: RunOutput, outdir: Path) -> list[Path]:
     return _save(fig, outdir / "cutflow")
 
 
-def signal_efficiency(run: RunOutput, rows: list[dict] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Total signal efficiency (selected / generated, incl. the generator filter) per mass;
-    ``rows``: the run's mass table if already computed (it fits every signal peak)."""
-    rows = mass_table(run) if rows is None else rows
-    pts = sorted((r["mass"], r["efficiency"]) for r in rows if r["efficiency"] is not None)
-    return np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+def _by_model(rows: list[dict], key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    out: dict[str, list] = {}
+    for r in rows:
+        if r.get(key) is not None:
+            out.setdefault(r.get("model", ""), []).append((r["mass"], r[key]))
+    return {k: (np.array([p[0] for p in sorted(v)]), np.array([p[1] for p in sorted(v)])) for k, v in out.items()}
 
 
-def signal_resolution(run: RunOutput, rows: list[dict] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """sigma(M^2_recoil) [GeV^2] per generated mass (workflows.masstable.fit_sigma_m2)."""
-    rows = mass_table(run) if rows is None else rows
-    return np.array([r["mass"] for r in rows]), np.array([r["sigma_m2"] for r in rows])
-
-
-def mass_plots(run: RunOutput, outdir: Path, rows: list[dict] | None = None) -> list[Path]:
+def mass_plots(run: RunOutput, outdir: Path, spec: SearchSpec, rows: list[dict] | None = None) -> list[Path]:
+    """Signal efficiency and the width on the peak axis vs mass, per signal model (peak scans)."""
+    if not isinstance(spec.stats, PeakScan):
+        return []
     plt, mplhep = _mpl()
     made: list[Path] = []
-    rows = mass_table(run) if rows is None else rows  # one set of peak fits for both plots
-    m, eff = signal_efficiency(run, rows)
-    if len(m):
+    rows = mass_table(run, spec) if rows is None else rows  # one set of peak fits for both plots
+    labels = {m.name: m.label for m in spec.signals}
+    xlabel = spec.signals[0].param_labels.get("mass", "mass [GeV]") if spec.signals else "mass [GeV]"
+    eff = _by_model(rows, "efficiency")
+    if eff:
         fig, ax = plt.subplots(figsize=(9, 6))
-        ax.plot(m, 100 * eff, "o-")
-        ax.set_xlabel(r"$M_{Z'}$ [GeV]")
+        for model, (m, e) in eff.items():
+            ax.plot(m, 100 * e, "o-", label=labels.get(model, model))
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("signal efficiency (of generated events) [%]")
         ax.set_ylim(bottom=0)
+        if len(eff) > 1:
+            ax.legend(fontsize=12)
         _label(ax, mplhep, None)
         made += _save(fig, outdir / "signal_efficiency")
-    m, s = signal_resolution(run, rows)
-    if len(m):
+    res = _by_model(rows, "sigma_m2")
+    if res:
         fig, ax = plt.subplots(figsize=(9, 6))
-        ax.plot(m, s, "o-", label="b2dark fast simulation (double CB $\\sigma_W$)")
-        # Belle II full simulation, PRL 130, 231801 / seed 002: ~0.26-0.31 GeV^2 below 5 GeV,
-        # ~0.05 GeV^2 at 9-10 GeV (read off the paper; shown as a reference band, not a fit).
-        ax.fill_between([0.0, 5.0], 0.26, 0.31, color="0.8", label="Belle II (paper), M < 5 GeV")
-        ax.plot([9.0, 10.0], [0.05, 0.05], color="0.4", lw=4, label="Belle II (paper), 9-10 GeV")
-        ax.set_xlabel(r"$M_{Z'}$ [GeV]")
-        ax.set_ylabel(r"recoil resolution $\sigma(M^2_\mathrm{recoil})$ [GeV$^2$]")
+        for model, (m, s) in res.items():
+            ax.plot(m, s, "o-", label=f"b2dark fast simulation, {labels.get(model, model)} (double CB $\\sigma_W$)")
+        published = spec.published
+        pub = published.resolution if published else ()
+        if pub and published:  # the published signal width (read off the paper; a reference, not a fit)
+            ax.plot(
+                [p.params["mass"] for p in pub],
+                [p.value for p in pub],
+                "s",
+                color="0.3",
+                ms=8,
+                label=f"Belle II ({_short_reference(published.reference)})",
+            )
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(f"signal width on {spec.stats.axis}")
         ax.legend(fontsize=12)
         ax.set_ylim(bottom=0)
         _label(ax, mplhep, None)
@@ -222,7 +253,7 @@ def mass_plots(run: RunOutput, outdir: Path, rows: list[dict] | None = None) -> 
     return made
 
 
-def make_all(run: RunOutput, outdir: Path | str, rows: list[dict] | None = None) -> list[Path]:
+def make_all(run: RunOutput, outdir: Path | str, spec: SearchSpec, rows: list[dict] | None = None) -> list[Path]:
     """Every plot of a run; ``rows``: its mass table (workflows.masstable) if already computed."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -230,7 +261,13 @@ def make_all(run: RunOutput, outdir: Path | str, rows: list[dict] | None = None)
     for name, h in sorted(run.hists.items()):
         dense = [ax for ax in h.axes if ax.name not in ("sample", "syst")]
         if "sample" in h.axes.name and len(dense) == 1:
-            made += stack_plot(run, name, outdir)
-    made += cutflow_plot(run, outdir)
-    made += mass_plots(run, outdir, rows)
+            made += stack_plot(run, name, outdir, spec)
+    made += cutflow_plot(run, outdir, spec)
+    made += mass_plots(run, outdir, spec, rows)
+    if spec.plots:
+        import sys
+
+        from processors.registry import import_object
+
+        made += list(import_object(spec.plots)(run, outdir, sys.modules[__name__]))
     return made

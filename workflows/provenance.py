@@ -12,8 +12,23 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
-    "b2dark", "coffea", "awkward", "uproot", "hist", "boost-histogram", "numpy", "numba", "dask",
-    "distributed", "dask-awkward", "dask-histogram", "dask-jobqueue", "pyhf", "vector", "scipy", "mplhep",
+    "b2dark",
+    "coffea",
+    "awkward",
+    "uproot",
+    "hist",
+    "boost-histogram",
+    "numpy",
+    "numba",
+    "dask",
+    "distributed",
+    "dask-awkward",
+    "dask-histogram",
+    "dask-jobqueue",
+    "pyhf",
+    "vector",
+    "scipy",
+    "mplhep",
 )
 
 
@@ -53,6 +68,7 @@ def collect(
     executor: dict[str, Any],
     timings: dict[str, float],
     resume: dict[str, Any],
+    selection: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     prov = {
@@ -65,6 +81,7 @@ def collect(
         "packages": package_versions(),
         "options": options,
         "executor": executor,
+        "selection": selection or {},
         "inputs": inputs,
         "skipped_files": skipped,
         "accounting": accounting,

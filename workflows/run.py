@@ -9,7 +9,6 @@ Event accounting -- events in the catalog = processed + skipped -- is asserted.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import sys
 import time
@@ -20,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workflows import checkpoint, inputcheck, masstable, outputs, provenance
-from workflows.searches import Search, import_object
+from processors.registry import import_object
+from processors.spec import SearchSpec, WorkingPoint
+from workflows import checkpoint, inputcheck, interrupt, masstable, outputs, provenance
+from workflows.fileset import Selection, load_fileset, select_samples
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,17 +33,19 @@ class AccountingError(AssertionError):
 
 @dataclass
 class RunConfig:
-    search: Search
+    search: SearchSpec
     samples: Path
     output: Path
     options: Any  # workflows.runoptions.RunOptions
     unblind: bool = False
     resume: bool = False
-    processor: str | None = None  # "module:Class" override (development / tests)
     lumi_fb: float | None = None
     plots: bool = True
     keep_partial: bool = False
     command: list[str] | None = None
+    data: str | None = None  # which declared data sample (default: the search's first)
+    partial: bool = False  # run on the declared samples the catalog has (output not fittable)
+    working_point: WorkingPoint | None = None  # default: the search's declared one
 
 
 @dataclass
@@ -54,6 +57,7 @@ class RunResult:
     skipped: list[inputcheck.FileProblem]
     timings: dict[str, float] = field(default_factory=dict)
     summary: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -74,41 +78,6 @@ class StageTimer:
             self.timings[name] = round(dt, 3)
             if self.echo:
                 print(f"[b2dark] stage {name:<10s} {dt:8.2f} s", flush=True)
-
-
-def load_fileset(samples: Path, lumi_fb: float) -> dict[str, dict[str, Any]]:
-    """A catalog YAML (samples.catalog) or an already-built coffea fileset JSON."""
-    samples = Path(samples)
-    if not samples.exists():
-        raise FileNotFoundError(f"sample catalog {samples} not found; make it with `make samples` or `b2dark generate`")
-    if samples.suffix == ".json":
-        fileset = json.loads(samples.read_text())
-    else:
-        from samples import catalog as cat
-
-        loader = getattr(cat, "load_catalog", None) or cat.load
-        fileset = loader(samples).to_fileset(lumi_fb)
-    # Relative paths in a fileset JSON are relative to that JSON.
-    base = samples.parent
-    out = {}
-    for name, entry in fileset.items():
-        entry = dict(entry)
-        files = entry["files"]
-        if isinstance(files, Mapping):
-            entry["files"] = {_abs(p, base): t for p, t in files.items()}
-        else:
-            entry["files"] = {_abs(p, base): "events" for p in files}
-        meta = dict(entry.get("metadata") or {})
-        meta.setdefault("sample", name)
-        if "file_events" in meta:
-            meta["file_events"] = {_abs(p, base): int(n) for p, n in meta["file_events"].items()}
-        entry["metadata"] = meta
-        out[name] = entry
-    return out
-
-
-def _abs(p: str, base: Path) -> str:
-    return p if "://" in p or Path(p).is_absolute() else str((base / p).resolve())
 
 
 def required_branches(proc: Any, fileset: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
@@ -153,13 +122,14 @@ def code_digest(proc_cls: type) -> str:
     return checkpoint.config_hash({"file": str(src), "text": src.read_text()})
 
 
-def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any, code: str) -> str:
+def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any, code: str, wp: Any) -> str:
     import coffea
 
     return checkpoint.config_hash(
         {
             "search": cfg.search.name,
             "processor": proc_spec,
+            "working_point": wp.model_dump(mode="json") if wp is not None else None,
             "unblind": cfg.unblind,
             "lumi_fb": cfg.lumi_fb,
             "fileset": fileset,
@@ -180,65 +150,74 @@ def run(cfg: RunConfig) -> RunResult:
     opts = cfg.options
     timer = StageTimer()
     search = cfg.search
-    lumi = cfg.lumi_fb if cfg.lumi_fb is not None else search.lumi_fb
+    lumi = cfg.lumi_fb if cfg.lumi_fb is not None else search.lumi.fb
     cfg.lumi_fb = lumi
-    proc_spec = cfg.processor or search.processor
+    proc_spec = search.processor
     proc_cls = import_object(proc_spec)
-    schema = import_object(search.schema) if search.schema else getattr(proc_cls, "schema", None)
-    if schema is None:
-        schema = search.schema_class()
-    proc = proc_cls(lumi_fb=lumi, unblind=cfg.unblind)
+    schema = getattr(proc_cls, "schema", None) or import_object("processors.schema:B2Schema")
+    wp = cfg.working_point if cfg.working_point is not None else search.working_point()
+    proc = proc_cls(lumi_fb=lumi, unblind=cfg.unblind, working_point=wp)
     out_dir = Path(cfg.output)
 
-    with timer("inputs"):
-        fileset = search.select_samples(load_fileset(cfg.samples, lumi))
-        if not fileset:
-            raise ValueError(f"{cfg.samples}: no sample of search {search.name!r} in the catalog")
-        checks = inputcheck.check_fileset(fileset, required_branches(proc, fileset))
-        expected, problems = inputcheck.account(fileset, checks)
-        if problems and not opts.skip_bad_files:
-            raise inputcheck.BadInputError(problems)
-        good = inputcheck.drop_bad_files(fileset, problems)
-        for p in problems:
-            print(f"[b2dark] SKIPPED {p.path} ({p.sample}): {p.reason}: {p.detail}; {p.events_lost} events lost")
-        if not good:
-            raise inputcheck.BadInputError(problems)
-    # Only now that the inputs are usable: a run that stops on a bad catalog or file keeps the
-    # previous results; from here on the folder holds this run's results or none.
-    out_dir.mkdir(parents=True, exist_ok=True)
-    outputs.clear(out_dir)
+    # Ctrl-C / SIGTERM from the input checks to the end of the processing stop at a safe point
+    # (workflows.interrupt): the finished chunks stay checkpointed, `--resume` goes on from them.
+    with interrupt.stop_on_signal():
+        with timer("inputs"):
+            selection = select_samples(search, load_fileset(cfg.samples, lumi), cfg.samples, cfg.data, cfg.partial)
+            fileset = selection.fileset
+            if not fileset:
+                raise ValueError(f"{cfg.samples}: no sample of search {search.name!r} in the catalog")
+            print(_selection_line(search, selection))
+            checks = inputcheck.check_fileset(fileset, required_branches(proc, fileset))
+            expected, problems = inputcheck.account(fileset, checks)
+            if problems and not opts.skip_bad_files:
+                raise inputcheck.BadInputError(problems)
+            good = inputcheck.drop_bad_files(fileset, problems)
+            for p in problems:
+                print(f"[b2dark] SKIPPED {p.path} ({p.sample}): {p.reason}: {p.detail}; {p.events_lost} events lost")
+            if not good:
+                raise inputcheck.BadInputError(problems)
+        # Only now that the inputs are usable: a run that stops on a bad catalog or file (or is
+        # interrupted) keeps the previous results; from here on the folder holds this run's or none.
+        interrupt.check()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        outputs.clear(out_dir)
 
-    rhash = run_hash(cfg, proc_spec, fileset, opts, code_digest(proc_cls))
-    partial_dir, n_before = checkpoint.prepare(out_dir, rhash, cfg.resume)
-    if cfg.resume:
-        print(f"[b2dark] resume: {n_before} finished chunk(s) found in {partial_dir}")
-        stale = checkpoint.other_configs(out_dir, rhash)
-        if stale:
-            print(f"[b2dark] resume: ignoring partial outputs of other configurations: {stale}")
+        rhash = run_hash(cfg, proc_spec, fileset, opts, code_digest(proc_cls), wp)
+        partial_dir, n_before = checkpoint.prepare(out_dir, rhash, cfg.resume)
+        if cfg.resume:
+            print(f"[b2dark] resume: {n_before} finished chunk(s) found in {partial_dir}")
+            stale = checkpoint.other_configs(out_dir, rhash)
+            if stale:
+                print(f"[b2dark] resume: ignoring partial outputs of other configurations: {stale}")
 
-    # coffea's default metadata cache is process-global and replays the fileset metadata of an
-    # earlier run over the same (dataset, file): one fresh cache per run (notebooks, tests).
-    metadata_cache: dict = {}
-    with _executor_context(opts) as handle:
+        # coffea's default metadata cache is process-global and replays the fileset metadata of an
+        # earlier run over the same (dataset, file): one fresh cache per run (notebooks, tests).
+        metadata_cache: dict = {}
+        with _executor_context(opts) as handle:
 
-        def runner_factory(chunksize: int) -> Any:
-            return processor.Runner(
-                executor=handle.executor,
-                schema=schema,
-                chunksize=chunksize,
-                maxchunks=opts.maxchunks,
-                skipbadfiles=False,  # bad files were found above; anything else must stop the run
-                checkpointer=checkpoint.ChunkCheckpointer(partial_dir),
-                metadata_cache=metadata_cache,
+            def runner_factory(chunksize: int) -> Any:
+                return processor.Runner(
+                    executor=handle.executor,
+                    schema=schema,
+                    chunksize=chunksize,
+                    maxchunks=opts.maxchunks,
+                    skipbadfiles=False,  # bad files were found above; anything else must stop the run
+                    checkpointer=checkpoint.ChunkCheckpointer(partial_dir),
+                    metadata_cache=metadata_cache,
+                )
+
+            with timer("chunking"):
+                chunks = make_chunks(runner_factory, good, opts)
+            print(
+                f"[b2dark] {len(chunks)} chunks over {sum(len(e['files']) for e in good.values())} files, "
+                f"executor {opts.executor}"
             )
-
-        with timer("chunking"):
-            chunks = make_chunks(runner_factory, good, opts)
-        print(f"[b2dark] {len(chunks)} chunks over {sum(len(e['files']) for e in good.values())} files, "
-              f"executor {opts.executor}")
-        with timer("processing"):
-            wrapped, chunks = process_chunks(runner_factory(opts.chunksize), chunks, proc, opts, checks, problems)
-        executor_info = handle.describe() if hasattr(handle, "describe") else {"spec": opts.executor}
+            interrupt.check()
+            in_workers = interrupt.workers_compute() if opts.executor != "iterative" else contextlib.nullcontext()
+            with timer("processing"), in_workers:
+                wrapped, chunks = process_chunks(runner_factory(opts.chunksize), chunks, proc, opts, checks, problems)
+            executor_info = handle.describe() if hasattr(handle, "describe") else {"spec": opts.executor}
     out = wrapped["out"]
     n_reused = min(n_before, len(chunks))
 
@@ -262,43 +241,82 @@ def run(cfg: RunConfig) -> RunResult:
                 "lumi_fb": lumi,
                 "processor": proc_spec,
                 "schema": f"{schema.__module__}:{schema.__qualname__}",
+                "working_point": wp.model_dump(mode="json") if wp is not None else None,
+                "data_sample": selection.data,
+            },
+            selection={
+                "backgrounds": selection.backgrounds,
+                "signals": selection.signals,
+                "data": selection.data,
+                "missing": selection.missing,
+                "ignored": selection.ignored,
+                "partial": selection.partial,
             },
             inputs=[
                 {"sample": c.sample, "path": c.path, "entries": c.entries, "ok": c.problem is None} for c in checks
             ],
             skipped=[p.as_dict() for p in problems],
             accounting=accounting,
-            executor={**executor_info, "n_chunks": len(chunks),
-                      "chunksize": {s: opts.chunksize_for(s) for s in good}, "retries": opts.retries},
+            executor={
+                **executor_info,
+                "n_chunks": len(chunks),
+                "chunksize": {s: opts.chunksize_for(s) for s in good},
+                "retries": opts.retries,
+            },
             timings=timer.timings,
-            resume={"resumed": cfg.resume, "hash": rhash, "chunks_reused": n_reused,
-                    "chunks_computed": len(chunks) - n_reused},
+            resume={
+                "resumed": cfg.resume,
+                "hash": rhash,
+                "chunks_reused": n_reused,
+                "chunks_computed": len(chunks) - n_reused,
+            },
             extra={"blinded": bool(out.get("blinded", not cfg.unblind)), "unblinded_by_user": cfg.unblind},
         )
-        files = outputs.save(out, out_dir, search=search.name, lumi_fb=lumi, samples=samples_meta, provenance=prov)
+        files = outputs.save(
+            out,
+            out_dir,
+            search=search.name,
+            lumi_fb=lumi,
+            samples=samples_meta,
+            provenance=prov,
+            partial=selection.partial,
+        )
 
-    result = RunResult(out_dir, out, expected, dict(processed), problems, timer.timings)
+    result = RunResult(out_dir, out, expected, dict(processed), problems, timer.timings, provenance=prov)
     saved = outputs.load(out_dir)  # what users and the stats stage see: the tables and plots read it too
-    rows = masstable.mass_table(saved)
+    rows = masstable.mass_table(saved, search)
     outputs.write_json_atomic(out_dir / "masstable.json", rows)
     if cfg.plots:
         with timer("plots"):
             try:
                 from workflows import plots
 
-                made = plots.make_all(saved, out_dir / "plots", rows)
+                made = plots.make_all(saved, out_dir / "plots", search, rows)
                 print(f"[b2dark] {len(made)} plots in {out_dir / 'plots'}")
             except Exception as e:  # outputs are saved; a plotting bug must not lose them, but it is reported
-                print(f"[b2dark] WARNING: plotting failed ({type(e).__name__}: {e}); outputs are complete", file=sys.stderr)
+                print(
+                    f"[b2dark] WARNING: plotting failed ({type(e).__name__}: {e}); outputs are complete",
+                    file=sys.stderr,
+                )
     # Timings of the late stages go in as well (the file is rewritten atomically).
     prov["timings_s"] = timer.timings
     outputs.write_json_atomic(files["provenance"], outputs._jsonable(prov))
-    result.summary = summary(result, accounting, files, masstable.format_table(rows))
+    result.summary = summary(result, accounting, files, masstable.format_table(rows, search))
     (out_dir / "summary.txt").write_text(result.summary + "\n")
     print(result.summary)
     if not cfg.keep_partial:
         checkpoint.cleanup(out_dir)
     return result
+
+
+def _selection_line(spec: SearchSpec, sel: Selection) -> str:
+    line = (f"[b2dark] {spec.name}: {len(sel.backgrounds)} background, {len(sel.signals)} signal sample(s), "
+            f"data {sel.data or '-'}")  # fmt: skip
+    if sel.ignored:
+        line += f"; {len(sel.ignored)} other catalog sample(s) not used"
+    if sel.missing:
+        line += f"; PARTIAL: missing {', '.join(sel.missing)}"
+    return line
 
 
 _FILE_IN_MESSAGE = re.compile(r"filename='([^']+)'")
@@ -309,7 +327,12 @@ def _read_error(exc: BaseException) -> bool:
     cause: BaseException | None = exc
     while cause is not None:
         mod = type(cause).__module__ or ""
-        if isinstance(cause, (OSError, EOFError, zlib.error)) or mod.split(".")[0] in {"uproot", "lz4", "cramjam", "zstandard"}:
+        if isinstance(cause, (OSError, EOFError, zlib.error)) or mod.split(".")[0] in {
+            "uproot",
+            "lz4",
+            "cramjam",
+            "zstandard",
+        }:
             return True
         cause = cause.__cause__ or cause.__context__
     return False
@@ -399,11 +422,16 @@ def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path
         lines.append(f"{s:<32s} {result.processed.get(s, 0):>10d} {sel_raw:>9d} {sel_w:>12.4g}")
     lines.append(accounting["line"].replace("[b2dark] ", ""))
     if result.skipped:
-        lines.append(f"SKIPPED {len(result.skipped)} bad file(s), "
-                     f"{sum(p.events_lost for p in result.skipped)} events lost: see provenance.json 'skipped_files'")
+        lines.append(
+            f"SKIPPED {len(result.skipped)} bad file(s), "
+            f"{sum(p.events_lost for p in result.skipped)} events lost: see provenance.json 'skipped_files'"
+        )
     if table:
         lines.append(table)
     lines.append(f"blinded: {bool(result.output.get('blinded', True))}")
+    prov_sel = (result.provenance or {}).get("selection") or {}
+    if prov_sel.get("missing"):
+        lines.append(f"PARTIAL run: the catalog lacks {', '.join(prov_sel['missing'])}; `b2dark limits` refuses it")
     names = sorted(p.name for p in files.values()) + (["plots/"] if (result.output_dir / "plots").is_dir() else [])
     lines.append(f"outputs: {result.output_dir.resolve()}  ({', '.join(names)})")
     return "\n".join(lines)

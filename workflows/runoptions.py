@@ -93,9 +93,7 @@ class RunOptions(_Strict):
     def _known_executor(cls, value: str) -> str:
         if value in EXECUTOR_KINDS or value.startswith(("dask@tcp://", "dask@tls://")):
             return value
-        raise ValueError(
-            f"unknown executor {value!r}; use one of {', '.join(EXECUTOR_KINDS)} or dask@tcp://HOST:PORT"
-        )
+        raise ValueError(f"unknown executor {value!r}; use one of {', '.join(EXECUTOR_KINDS)} or dask@tcp://HOST:PORT")
 
     @field_validator("chunksize_per_sample")
     @classmethod

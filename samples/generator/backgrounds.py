@@ -115,9 +115,7 @@ def gen_tautau(
 def _bhabha_sampler(cmax: float) -> TabulatedSampler:
     # d sigma/d cos ~ ((3 + c^2)/(1 - c))^2: QED Bhabha, s + t channels, massless
     # (e.g. Peskin & Schroeder problem 5.2); c is the e- angle to the e- beam.
-    c = np.unique(
-        np.concatenate([np.linspace(-cmax, cmax, 2001), 1.0 - np.geomspace(1.0 - cmax, 1.0 + cmax, 4001)])
-    )
+    c = np.unique(np.concatenate([np.linspace(-cmax, cmax, 2001), 1.0 - np.geomspace(1.0 - cmax, 1.0 + cmax, 4001)]))
     c = c[(c >= -cmax) & (c <= cmax)]
     return TabulatedSampler(c, ((3.0 + c * c) / (1.0 - c)) ** 2)
 
@@ -182,9 +180,7 @@ def gen_gg(
     """e+e- -> gamma gamma(gamma): (1 + cos^2)/(1 - cos^2) within [theta_min, 180 - theta_min], ISR photon."""
     sqrt_s = _check(n, sqrt_s)
     cmax = float(np.cos(np.radians(theta_min_deg)))
-    rp = radiative_pair(
-        rng, sqrt_s, 0.0, _gg_cos(cmax), SQRT_S_MIN_MASSLESS, isr, False, kmin, xsec_shape="1/s"
-    )
+    rp = radiative_pair(rng, sqrt_s, 0.0, _gg_cos(cmax), SQRT_S_MIN_MASSLESS, isr, False, kmin, xsec_shape="1/s")
     ev, _, _ = _pair_events(n, 22, rp)
     return ev.build(_weights(n))
 

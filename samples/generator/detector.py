@@ -66,9 +66,7 @@ def ecl_region(theta: np.ndarray) -> np.ndarray:
     ).astype(np.int32)
 
 
-def simulate(
-    truth: TruthEvents, beams: Beams, rng: np.random.Generator, mc: bool = True
-) -> dict[str, np.ndarray]:
+def simulate(truth: TruthEvents, beams: Beams, rng: np.random.Generator, mc: bool = True) -> dict[str, np.ndarray]:
     """Run the detector response. ``truth`` must be in the lab with vertices (vx, vy, vz) set.
 
     Tracks, ECL clusters, KLM clusters, PID and triggers come from one numba pass
@@ -124,9 +122,7 @@ def simulate(
     ph_cols.update({k: pho_i[r, :nph] for r, k in enumerate(K.PHOTON_I32)})
     klm_cols = {k: klm_f[r, :nk] for r, k in enumerate(K.KLM_F32)}
     klm_cols["layers"] = klm_i[0, :nk]
-    vtx_cols, v_evt = _vertices(
-        truth, rng, trk_g[1, :nt], trk_g[0, :nt], trk_i[0, :nt], trk_p[:, :nt], counts[0]
-    )
+    vtx_cols, v_evt = _vertices(truth, rng, trk_g[1, :nt], trk_g[0, :nt], trk_i[0, :nt], trk_p[:, :nt], counts[0])
     n_vtx = np.bincount(v_evt, minlength=n).astype(np.int32)
 
     out: dict[str, np.ndarray] = {k: trig[r] for r, k in enumerate(K.TRIGGERS)}
@@ -175,9 +171,7 @@ def _vertices(
 
     ``it``: truth index of every track, ``t_p``: (3, tracks) smeared momenta (float64)."""
     n = t_counts.size
-    cand = np.flatnonzero(
-        (truth.mother[it] >= 0) & (np.hypot(truth.vx[it], truth.vy[it]) > C.VERTEX_MIN_RADIUS)
-    )
+    cand = np.flatnonzero((truth.mother[it] >= 0) & (np.hypot(truth.vx[it], truth.vy[it]) > C.VERTEX_MIN_RADIUS))
     offsets = truth.offsets
     gm = offsets[t_evt[cand]] + truth.mother[it[cand]]  # truth index of the mother
     q = t_q[cand]

@@ -383,9 +383,7 @@ def simulate_events(
             else:
                 p_mu = P.MUID_PION_FAKE * turn_on
             if apdg == 11:
-                p_e = (P.EID_EFF_PLATEAU if p > P.EID_P_THRESHOLD else P.EID_EFF_LOW_P) * (
-                    1.0 if in_ecl else 0.5
-                )
+                p_e = (P.EID_EFF_PLATEAU if p > P.EID_P_THRESHOLD else P.EID_EFF_LOW_P) * (1.0 if in_ecl else 0.5)
             elif apdg == 13:
                 p_e = 0.002
             else:
@@ -427,10 +425,7 @@ def simulate_events(
             b_e = rng.exponential(P.BEAM_BKG_CLUSTER_E_SLOPE)
             b_th = math.acos(rng.uniform(cos_lo, cos_hi))
             reg = ecl_region_deg(b_th * _RAD2DEG, P)
-            if not (
-                b_e > P.ECL_CLUSTER_THRESHOLD
-                and (reg == REGION_FWD or reg == REGION_BARREL or reg == REGION_BWD)
-            ):
+            if not (b_e > P.ECL_CLUSTER_THRESHOLD and (reg == REGION_FWD or reg == REGION_BARREL or reg == REGION_BWD)):
                 continue
             b_ph = rng.uniform(-math.pi, math.pi)
             pho_f[0, nph] = b_e

@@ -26,9 +26,7 @@ def charge_of(pdg: np.ndarray) -> np.ndarray:
     """Electric charge of the stable charged particles (0 for everything else)."""
     a = np.abs(pdg)
     sign = np.sign(pdg)
-    return np.where(np.isin(a, (11, 13, 15)), -sign, np.where(np.isin(a, (211, 321, 2212)), sign, 0)).astype(
-        np.int32
-    )
+    return np.where(np.isin(a, (11, 13, 15)), -sign, np.where(np.isin(a, (211, 321, 2212)), sign, 0)).astype(np.int32)
 
 
 def _cdc_tracks(truth: TruthEvents, pt_min: float) -> np.ndarray:
@@ -44,9 +42,7 @@ def _cdc_tracks(truth: TruthEvents, pt_min: float) -> np.ndarray:
     )
 
 
-def leading_two(
-    values: np.ndarray, evt: np.ndarray, n_events: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def leading_two(values: np.ndarray, evt: np.ndarray, n_events: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices of the two largest ``values`` per event (-1 where missing) and the per-event count."""
     counts = np.bincount(evt, minlength=n_events)
     if values.size == 0:
@@ -125,9 +121,7 @@ def min_tracks(truth: TruthEvents, beams: Beams, n_min: int = 4, pt_min: float =
     return np.bincount(truth.event_index()[sel], minlength=truth.n_events) >= n_min
 
 
-def single_photon(
-    truth: TruthEvents, beams: Beams, e_cms_min: float = 0.5, max_tracks: int = 0
-) -> np.ndarray:
+def single_photon(truth: TruthEvents, beams: Beams, e_cms_min: float = 0.5, max_tracks: int = 0) -> np.ndarray:
     """Mono-photon skim: a photon with E* > e_cms_min in the ECL and at most ``max_tracks`` CDC tracks."""
     evt = truth.event_index()
     v = np.stack([truth.px, truth.py, truth.pz, truth.E], axis=-1)

@@ -40,9 +40,7 @@ def _virtual_mass(rng: np.random.Generator, lo: float, hi: np.ndarray, m_b: floa
     return out
 
 
-def _decay_along(
-    rng: np.random.Generator, parent: np.ndarray, m1: float, m2: float, cos_t: np.ndarray
-) -> tuple:
+def _decay_along(rng: np.random.Generator, parent: np.ndarray, m1: float, m2: float, cos_t: np.ndarray) -> tuple:
     """Two-body decay with daughter 1 at polar angle acos(cos_t) to the parent's flight direction."""
     n = parent.shape[0]
     M = L.mass(parent)

@@ -42,9 +42,7 @@ class _Flat:
     """Variable-multiplicity particle table built generation by generation (mothers first)."""
 
     def __init__(self) -> None:
-        self.cols: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("ev", "pdg", "p4", "mother", "final", "ctau")
-        }
+        self.cols: dict[str, list[np.ndarray]] = {k: [] for k in ("ev", "pdg", "p4", "mother", "final", "ctau")}
         self.size = 0
 
     def add(self, ev, pdg, p4, mother, final, ctau) -> np.ndarray:

@@ -134,9 +134,7 @@ def vector_decay_weight(dens: np.ndarray, f1: np.ndarray, f2: np.ndarray, mf: fl
     return w / (1.5 * avg)
 
 
-def muon_tensor_chunked(
-    k1: np.ndarray, k2: np.ndarray, q: np.ndarray, m: float, chunk: int = 4096
-) -> np.ndarray:
+def muon_tensor_chunked(k1: np.ndarray, k2: np.ndarray, q: np.ndarray, m: float, chunk: int = 4096) -> np.ndarray:
     """:func:`muon_tensor_v` in chunks (the intermediate arrays hold 256 complex numbers per event)."""
     out = np.empty((k1.shape[0], 4, 4))
     for a in range(0, k1.shape[0], chunk):
@@ -166,9 +164,7 @@ def beam_direction_weight(h: np.ndarray, s: np.ndarray | float, n: np.ndarray) -
     return 2.0 * np.asarray(s) * (h[:, 0, 0] - quad - trace_lower(h))
 
 
-def lepton_tensor_contract(
-    a: np.ndarray, b: np.ndarray, ma_mb: float, c: np.ndarray, d: np.ndarray, mc2: float
-):
+def lepton_tensor_contract(a: np.ndarray, b: np.ndarray, ma_mb: float, c: np.ndarray, d: np.ndarray, mc2: float):
     """(a^mu b^nu + b^mu a^nu - g^{mu nu} A)(c_mu d_nu + d_mu c_nu - g_{mu nu} C) for A = a.b + ma_mb, C = c.d + mc2.
 
     Building block for spin-summed fermion-current products (times 16 for the two

@@ -104,9 +104,7 @@ def collinear_pair_cos(
         omb = omb_all[todo]
         b = 1.0 - omb
         lg = np.log((2.0 - omb) / omb)  # ln((1+b)/(1-b))
-        x = np.clip(
-            ((2.0 - omb) * np.exp(-rng.random(k) * lg) - omb) / b, 0.0, 2.0
-        )  # 1 - c', c' ~ 1/(1 - b c')
+        x = np.clip(((2.0 - omb) * np.exp(-rng.random(k) * lg) - omb) / b, 0.0, 2.0)  # 1 - c', c' ~ 1/(1 - b c')
         flip = rng.random(k) < 0.5
         omc = np.where(flip, 2.0 - x, x)
         opc = np.where(flip, x, 2.0 - x)

@@ -157,9 +157,7 @@ def check_truth(truth: TruthEvents, process: str, n: int) -> None:
     for name in ("pdg", "px", "py", "pz", "E", "mother", "ctau", "final"):
         arr = getattr(truth, name)
         if arr.shape != (size,):
-            raise ValueError(
-                f"generator {process!r}: TruthEvents.{name} has shape {arr.shape}, expected ({size},)"
-            )
+            raise ValueError(f"generator {process!r}: TruthEvents.{name} has shape {arr.shape}, expected ({size},)")
     if size and (truth.mother >= np.repeat(truth.counts, truth.counts)).any():
         raise ValueError(f"generator {process!r}: a mother index points outside its event")
 
@@ -380,10 +378,7 @@ def four_momentum_residual(truth: TruthEvents, beams: Beams) -> np.ndarray:
     evt = truth.event_index()
     f = truth.final
     sums = np.stack(
-        [
-            np.bincount(evt[f], weights=getattr(truth, c)[f], minlength=truth.n_events)
-            for c in ("px", "py", "pz", "E")
-        ],
+        [np.bincount(evt[f], weights=getattr(truth, c)[f], minlength=truth.n_events) for c in ("px", "py", "pz", "E")],
         axis=-1,
     )
     return np.max(np.abs(sums - beams.total), axis=1)

@@ -88,9 +88,7 @@ class Process:
                 table = getattr(mod, "XSEC_FB", {})
                 if self.name in table:
                     return float(table[self.name])
-            raise KeyError(
-                f"process {self.name!r}: no cross section in constants.XSEC_NB or a module XSEC_FB"
-            )
+            raise KeyError(f"process {self.name!r}: no cross section in constants.XSEC_NB or a module XSEC_FB")
         mod = importlib.import_module(self.xsec_module)
         fn = getattr(mod, "XSEC", {}).get(self.name) or getattr(mod, f"xsec_{self.name}", None)
         if fn is None:
@@ -112,9 +110,7 @@ class Process:
                 raise ValueError(f"process {self.name!r}: parameter {k}={out[k]} must be >= 0")
         for k in ("mass", "mass2", "mass3"):
             if k in out and out[k] is not None and float(out[k]) >= C.SQRT_S_NOMINAL:
-                raise ValueError(
-                    f"process {self.name!r}: {k}={out[k]} GeV is above sqrt(s) = {C.SQRT_S_NOMINAL} GeV"
-                )
+                raise ValueError(f"process {self.name!r}: {k}={out[k]} GeV is above sqrt(s) = {C.SQRT_S_NOMINAL} GeV")
         return out
 
 
@@ -155,9 +151,7 @@ for _name, _doc in {
     "zprime_mumu": "e+e- -> mu+mu- Z', Z' -> mu+mu-",
     "zprime_tautau": "e+e- -> mu+mu- Z', Z' -> tau+tau-",
 }.items():
-    register(
-        Process(_name, _SIG, _ZP, is_signal=True, required=("mass",), defaults={"coupling": 0.01}, doc=_doc)
-    )
+    register(Process(_name, _SIG, _ZP, is_signal=True, required=("mass",), defaults={"coupling": 0.01}, doc=_doc))
 register(
     Process(
         "dark_higgsstrahlung",

@@ -301,9 +301,7 @@ def _check_higgsstrahlung(what: str, rs: np.ndarray, mA: float, mh: float) -> tu
     mA = _positive("mass (A')", mA, what)
     mh = _positive("mass2 (h')", mh, what)
     if mA + mh >= float(np.min(rs)):
-        raise ValueError(
-            f"{what}: mass + mass2 = {mA + mh} GeV is not below sqrt(s) = {float(np.min(rs)):.4f} GeV"
-        )
+        raise ValueError(f"{what}: mass + mass2 = {mA + mh} GeV is not below sqrt(s) = {float(np.min(rs)):.4f} GeV")
     return mA, mh
 
 
@@ -405,9 +403,7 @@ def aprime_decay_weight(
     b1 = np.stack([e, z, z, e], axis=1)  # e- along +z, contravariant (E, x, y, z)
     b2 = np.stack([e, z, z, -e], axis=1)
     g_up = np.diag(me.METRIC)
-    lep = 4.0 * (
-        b1[:, :, None] * b2[:, None, :] + b2[:, :, None] * b1[:, None, :] - g_up * (2 * e * e)[:, None, None]
-    )
+    lep = 4.0 * (b1[:, :, None] * b2[:, None, :] + b2[:, :, None] * b1[:, None, :] - g_up * (2 * e * e)[:, None, None])
     k = me.to_minkowski(pa)
     ma2 = me.mdot(pa, pa)
     proj = np.eye(4)[None] - k[:, :, None] * (k * me.METRIC)[:, None, :] / ma2[:, None, None]  # Pi^a_mu
@@ -422,9 +418,7 @@ def aprime_decay_weight(
         -4.0 * (2.0 * me.mdot(f1, f2) - 4.0 * c)
         + 4.0
         * (
-            2.0
-            * np.einsum("na,na->n", kt, me.to_minkowski(f1))
-            * np.einsum("na,na->n", kt, me.to_minkowski(f2))
+            2.0 * np.einsum("na,na->n", kt, me.to_minkowski(f1)) * np.einsum("na,na->n", kt, me.to_minkowski(f2))
             - ma2 * c
         )
         / ma2
@@ -445,9 +439,7 @@ def _aprime_decay_correlated(
 H_DECAYS = {"mumu": (13, C.M_MU), "pipi": (211, C.M_PI), "KK": (321, C.M_K)}
 
 
-def _chi2_decay_weight(
-    m1: float, m2: float, mA: float
-) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+def _chi2_decay_weight(m1: float, m2: float, mA: float) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     """chi2(P) -> chi1(a) e-(b) e+(c) via an off-shell A': |M|^2 from the two spin-summed currents.
 
     Tr[(a + m1) g^mu (P + m2) g^nu] Tr[(b + me) g_mu (c - me) g_nu] / (q^2 - mA^2)^2, in Dalitz
@@ -521,9 +513,7 @@ def gen_idm(
         raise ValueError(f"{what}: unknown parameter(s) {sorted(unknown)}")
     pa, ph = _higgsstrahlung_pair(rng, rs, mA, mh)
     c1, c2 = _aprime_decay_correlated(rng, pa, m1, m2, rs)
-    x1, em, ep = lz.three_body_phase_space(
-        rng, c2, m1, C.M_E, C.M_E, weight_fn=_chi2_decay_weight(m1, m2, mA)
-    )
+    x1, em, ep = lz.three_body_phase_space(rng, c2, m1, C.M_E, C.M_E, weight_fn=_chi2_decay_weight(m1, m2, mA))
     t1, t2 = lz.decay_isotropic(rng, ph, m_h_dau, m_h_dau)
     ev = SlotEvents(n)
     ia = ev.add(PDG_APRIME, pa, final=False)

@@ -141,17 +141,13 @@ class SlotEvents:
                     mother[pos] = -1
                 else:
                     if not np.all(valid_flat[rows * n_slots + m]):
-                        raise ValueError(
-                            "SlotEvents.build: a valid particle has an invalid (dropped) mother slot"
-                        )
+                        raise ValueError("SlotEvents.build: a valid particle has an invalid (dropped) mother slot")
                     mother[pos] = newpos_flat[rows * n_slots + m]
             else:
                 has = m >= 0
                 k = rows * n_slots + np.where(has, m, 0)
                 if not np.all(valid_flat[k] | ~has):
-                    raise ValueError(
-                        "SlotEvents.build: a valid particle has an invalid (dropped) mother slot"
-                    )
+                    raise ValueError("SlotEvents.build: a valid particle has an invalid (dropped) mother slot")
                 mother[pos] = np.where(has, newpos_flat[k], -1)
             s0 += S
         return TruthEvents(

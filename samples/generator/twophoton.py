@@ -50,9 +50,7 @@ def epa_flux(x: np.ndarray, q2max: np.ndarray) -> np.ndarray:
     """Q^2-integrated photon flux x-density (Budnev Eq. 6.17a integrated), clipped at 0."""
     q2min = C.M_E**2 * x * x / (1.0 - x)
     lg = np.log(np.maximum(q2max / q2min, 1.0))
-    return np.maximum(
-        ALPHA / (np.pi * x) * ((1.0 - x + 0.5 * x * x) * lg - (1.0 - x) * (1.0 - q2min / q2max)), 0.0
-    )
+    return np.maximum(ALPHA / (np.pi * x) * ((1.0 - x + 0.5 * x * x) * lg - (1.0 - x) * (1.0 - q2min / q2max)), 0.0)
 
 
 def _propose(rng: np.random.Generator, k: int, s: float, w_min: float, m: float) -> tuple[np.ndarray, ...]:
@@ -94,9 +92,7 @@ def _q2(rng: np.random.Generator, x: np.ndarray, q2max: np.ndarray) -> np.ndarra
     return out
 
 
-def _spectator(
-    rng: np.random.Generator, E: np.ndarray, x: np.ndarray, q2: np.ndarray, sign: float
-) -> np.ndarray:
+def _spectator(rng: np.random.Generator, E: np.ndarray, x: np.ndarray, q2: np.ndarray, sign: float) -> np.ndarray:
     """Scattered beam lepton (energy E(1-x), Q^2 = -(p - p')^2); sign +1: e- along +z, -1: e+ along -z."""
     m = C.M_E
     Ep = E * (1.0 - x)
@@ -155,9 +151,7 @@ def two_photon_pair(
     return em, ep, L.boost_from_rest_of(f, X), L.boost_from_rest_of(fb, X)
 
 
-def _build(
-    n: int, rng: np.random.Generator, sqrt_s: np.ndarray, pdg_f: int, m_f: float, w_min: float
-) -> TruthEvents:
+def _build(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, pdg_f: int, m_f: float, w_min: float) -> TruthEvents:
     sqrt_s = np.asarray(sqrt_s, dtype=np.float64)
     if w_min < 0:
         raise ValueError(f"two-photon generator: w_min={w_min} must be >= 0 GeV")
@@ -175,16 +169,12 @@ def _build(
     return ev.build({"weight": np.ones(n)})
 
 
-def gen_eemumu(
-    n: int, rng: np.random.Generator, sqrt_s: np.ndarray, w_min: float = W_MIN_DEFAULT
-) -> TruthEvents:
+def gen_eemumu(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, w_min: float = W_MIN_DEFAULT) -> TruthEvents:
     """e+e- -> e+e- mu+mu- (two-photon), W(mu mu) > w_min."""
     return _build(n, rng, sqrt_s, 13, C.M_MU, w_min)
 
 
-def gen_eeee(
-    n: int, rng: np.random.Generator, sqrt_s: np.ndarray, w_min: float = W_MIN_DEFAULT
-) -> TruthEvents:
+def gen_eeee(n: int, rng: np.random.Generator, sqrt_s: np.ndarray, w_min: float = W_MIN_DEFAULT) -> TruthEvents:
     """e+e- -> e+e- e+e- (two-photon), W(produced pair) > w_min; spectators listed first."""
     return _build(n, rng, sqrt_s, 11, C.M_E, w_min)
 

@@ -236,16 +236,7 @@ def darkhiggs_xsec_fb(
         raise ValueError(f"{what}: eps={eps} and alpha_D={alpha_D} must be >= 0")
     s = sqrt_s**2
     b = _beta2(sqrt_s, a, h)
-    sig = (
-        math.pi
-        * C.ALPHA_EM
-        * alpha_D
-        * eps**2
-        / (3.0 * s)
-        * b
-        * (b * b + 12.0 * a * a / s)
-        / (1.0 - a * a / s) ** 2
-    )
+    sig = math.pi * C.ALPHA_EM * alpha_D * eps**2 / (3.0 * s) * b * (b * b + 12.0 * a * a / s) / (1.0 - a * a / s) ** 2
     out = sig * C.GEV2_TO_FB
     return float(out) if np.ndim(out) == 0 else out
 
@@ -263,9 +254,7 @@ def darkhiggs_angular_weight(cos_theta: np.ndarray, mA: float, mh: float, sqrt_s
 DEFAULT_MONOPHOTON_THETA = (math.radians(20.0), math.radians(160.0))  # CMS polar range of the photon [rad]
 
 
-def monophoton_dsigma_dcos_fb(
-    cos_theta: np.ndarray, mA: float, eps: float = 1.0, sqrt_s: float = C.SQRT_S_NOMINAL
-):
+def monophoton_dsigma_dcos_fb(cos_theta: np.ndarray, mA: float, eps: float = 1.0, sqrt_s: float = C.SQRT_S_NOMINAL):
     """d sigma / d cos(theta*_gamma) [fb]  (Essig et al. 2013; derived from e+e- -> gamma gamma*):
 
     (2 pi alpha^2 eps^2 / s) (1 - M^2/s) [(1 + c^2) + 4 s M^2/(s - M^2)^2] / (1 - c^2).
@@ -292,9 +281,7 @@ def monophoton_xsec_fb(
     M = _check_mass("mA", mA, sqrt_s, what)
     t0, t1 = theta_range
     if not (0.0 < t0 < t1 < math.pi):
-        raise ValueError(
-            f"{what}: theta_range={theta_range} must satisfy 0 < theta_min < theta_max < pi (radians)"
-        )
+        raise ValueError(f"{what}: theta_range={theta_range} must satisfy 0 < theta_min < theta_max < pi (radians)")
     s = sqrt_s**2
     a = 4.0 * s * M**2 / (s - M**2) ** 2
     c0, c1 = math.cos(t1), math.cos(t0)
@@ -353,7 +340,8 @@ def _table() -> None:
     sig = zprime_xsec_fb(masses, 0.01)
     print(f"sigma(e+e- -> mu+ mu- Z') at g' = 0.01, sqrt(s) = {C.SQRT_S_NOMINAL} GeV (tree level, no ISR)")
     print(
-        f"{'M [GeV]':>8} {'sigma [fb]':>11} {'BF(inv)':>8} {'BF(mumu)':>9} {'BF(tautau)':>10} {'sigma*BF(inv) [fb]':>19}"
+        f"{'M [GeV]':>8} {'sigma [fb]':>11} {'BF(inv)':>8} {'BF(mumu)':>9} {'BF(tautau)':>10} "
+        f"{'sigma*BF(inv) [fb]':>19}"
     )
     bf = zprime_branching_fractions(masses)
     for i, mz in enumerate(masses):

@@ -18,13 +18,15 @@ This gives O(20-60) bins per mass with a few MC events per bin instead of hundre
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import hist
 import numpy as np
 
 
-def window_edges(fine: np.ndarray, peak: float, sigma: float, n_sigma: float = 10.0, core: float = 3.0,
-                 n_side: int = 4) -> np.ndarray:
+def window_edges(
+    fine: np.ndarray, peak: float, sigma: float, n_sigma: float = 10.0, core: float = 3.0, n_side: int = 4
+) -> np.ndarray:
     """Indices into the fine edges `fine` of the coarse bin edges inside peak +- n_sigma * sigma."""
     core = min(core, n_sigma)
     inner = np.arange(-core, core + 1e-9, 0.5)
@@ -61,7 +63,7 @@ def merge_groups(neff: np.ndarray, n_peak_bins: int, min_neff: float = 10.0, max
         else:
             j = i - 1 if sizes[i - 1] <= sizes[i + 1] else i + 1
         a, b = sorted((i, j))
-        groups[a:b + 1] = [groups[a] + groups[b]]
+        groups[a : b + 1] = [groups[a] + groups[b]]
     return np.array([g[0] for g in groups], int)
 
 
@@ -97,8 +99,15 @@ def rebin(h: hist.Hist, axis: str, starts: np.ndarray, stop: int | None = None) 
     return out
 
 
-def window_rebin_plan(background: Sequence[hist.Hist], peak_axis: str, peak: float, sigma: float,
-                      n_sigma: float, min_neff: float = 10.0, max_bins: int = 60) -> dict[str, tuple]:
+def window_rebin_plan(
+    background: Sequence[hist.Hist],
+    peak_axis: str,
+    peak: float,
+    sigma: float,
+    n_sigma: float,
+    min_neff: float = 10.0,
+    max_bins: int = 60,
+) -> dict[str, tuple]:
     """{axis: (starts, stop)} for `rebin`: resolution-tied peak-axis bins, sparse other axes merged."""
     h0 = background[0]
     fine = np.asarray(h0.axes[peak_axis].edges)
@@ -107,7 +116,8 @@ def window_rebin_plan(background: Sequence[hist.Hist], peak_axis: str, peak: flo
     others = [a.name for a in h0.axes if a.name not in (peak_axis, "syst", "sample")]
     n_peak = j.size - 1
     for name in others:
-        val = var = 0.0
+        val: Any = 0.0
+        var: Any = 0.0
         for h in background:
             hn = h[{"syst": "nominal"}] if "syst" in h.axes.name else h
             proj = rebin(hn, peak_axis, j[:-1], int(j[-1])).project(name)

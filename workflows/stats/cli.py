@@ -1,56 +1,45 @@
 """`b2dark limits SEARCH --input DIR`: limits, coupling limits, tables, HEPData, plots into DIR/limits/.
 
-Reads the run output written by `b2dark run` (workflows.outputs.load: hists.json + run.json).
+Reads the run output written by `b2dark run` (workflows.outputs.load) and applies the statistics plan
+the search declares (processors/<key>/search.py); the published numbers of the declaration are printed
+beside ours.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from workflows.stats import recast, report, scan, significance
 from workflows.stats.limits import METHODS
-from workflows.stats.model import save_workspace
 
 
-@dataclass(frozen=True)
-class SearchStats:
-    hist: str  # processor hist holding the fit template
-    axis: str  # axis the signal peaks on
-    to_axis: Callable[[float], float]  # mass -> peak position on that axis
-    ylabel: str  # what the cross-section limit is on
-    n_sigma: float = 10.0
-
-
-def _square(m: float) -> float:
-    return m * m
-
-
-def _identity(m: float) -> float:
-    return m
-
-
-SEARCHES: dict[str, SearchStats] = {
-    "zprime-inv": SearchStats("template", "m2_recoil", _square,
-                              r"$\sigma(e^+e^-\to\mu^+\mu^- Z')\times\mathcal{B}(Z'\to\mathrm{inv.})$ [fb]"),
-    "zprime-mumu": SearchStats("m_mumu", "m", _identity, r"$\sigma\times\mathcal{B}(Z'\to\mu\mu)$ [fb]", 3.0),
-    "zprime-tautau": SearchStats("m_recoil", "m", _identity, r"$\sigma\times\mathcal{B}(Z'\to\tau\tau)$ [fb]", 3.0),
-    "monophoton": SearchStats("e_gamma_cms", "e", _identity, r"$\sigma(e^+e^-\to\gamma A')$ [fb]", 2.0),
-}
+def _cl(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give e.g. 0.90 or 0.95") from None
+    if not (math.isfinite(v) and 0.5 <= v < 1.0):
+        raise argparse.ArgumentTypeError(f"{text!r}: the confidence level is a fraction in [0.5, 1), e.g. 0.90 "
+                                         "(not a percentage)")  # fmt: skip
+    return v
 
 
 def parser() -> argparse.ArgumentParser:
+    from processors.registry import names
+
     p = argparse.ArgumentParser(prog="b2dark limits", description=__doc__.splitlines()[0])
-    p.add_argument("search", choices=sorted(SEARCHES))
+    p.add_argument("search", choices=names())
     p.add_argument("--input", required=True, type=Path, help="output folder of `b2dark run`")
-    p.add_argument("--cl", type=float, default=0.90, help="confidence level (default 0.90; 0.95 also common)")
-    p.add_argument("--method", choices=METHODS, default="auto")
+    p.add_argument("--cl", type=_cl, default=None, help="confidence level (default: the paper's, e.g. 0.90)")
+    p.add_argument(
+        "--method",
+        choices=(*METHODS, "bayesian", "cls"),
+        default="auto",
+        help="peak scans: auto/asymptotic/toys/exact; counting plans: bayesian or cls (default: declared)",
+    )
     p.add_argument("--masses", type=float, nargs="+", help="mass hypotheses [GeV] (default: generated masses)")
     p.add_argument("--processes", type=int, default=None, help="parallel processes (default: CPU count)")
     p.add_argument("--postfit-mass", type=float, default=None, help="mass for the pulls/post-fit plots")
@@ -59,46 +48,91 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def published_lines(spec, rows) -> list[str]:
+    """Our expected limits beside the published ones at the declared points (the nearest hypothesis
+    of the same model when the point was not fitted exactly)."""
+    pub = spec.published
+    if pub is None or not pub.limits:
+        return []
+    lines = [f"published ({pub.reference}) vs b2dark (expected median):"]
+    for pt in pub.limits:
+        model = pt.model or spec.signals[0].name
+        cands = [r for r in rows if r.hypothesis.model == model and set(pt.params) <= set(r.hypothesis.names)]
+        ours, where = "-", ", ".join(f"{k}={v:g}" for k, v in pt.params.items())
+        if cands:
+            r = min(cands, key=lambda r: sum((r.hypothesis[k] - v) ** 2 for k, v in pt.params.items()))
+            val = r.couplings[pt.recast].expected[2] if pt.recast else r.expected[2]
+            ours = f"{val:.3g}" + ("" if all(abs(r.hypothesis[k] - v) < 1e-6 for k, v in pt.params.items())
+                                   else f" (at {r.hypothesis.label})")  # fmt: skip
+        lines.append(f"  {where:>14s}  {pt.what:<36s} published {pt.value:<8.3g} b2dark {ours}  {pt.note}")
+    if pub.note:
+        lines.append(f"  note: {pub.note}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from processors.registry import get
     from workflows import outputs
+    from workflows.stats import plans, report
+    from workflows.stats.model import save_workspace
+    from workflows.stats.plans.common import StatsOptions
 
-    run = outputs.load(args.input)
-    cfg = SEARCHES[args.search]
-    if cfg.hist not in run.hists:
-        print(f"error: {args.input}/hists.json has no hist {cfg.hist!r} for {args.search}; "
-              f"it has {sorted(run.hists)}. Re-run `b2dark run {args.search}`.", file=sys.stderr)
+    spec = get(args.search)
+    if not args.input.is_dir():
+        print(f"b2dark limits: error: --input {args.input} is not a folder; give the --output folder of "
+              f"`b2dark run {spec.name}`", file=sys.stderr)  # fmt: skip
         return 2
-    points = scan.template_points(run.hists[cfg.hist], run.samples, args.masses, cfg.n_sigma, cfg.axis, cfg.to_axis)
-    rows = scan.run_limits(points, args.cl, args.method, args.processes, progress=not args.no_progress)
-    rows = report.add_couplings(rows, recast.SEARCH_MODELS.get(args.search, ()))
-    # independent hypotheses ~ one per +-2 sigma of mass resolution (axis resolution / d(axis)/dM)
-    halfwidth = [2.0 * p.extra["resolution_m2"] * 1e-3 / abs(cfg.to_axis(p.mass + 5e-4) - cfg.to_axis(p.mass - 5e-4))
-                 for p in points]
-    sig = significance.scan_significance([r["mass"] for r in rows], [r["z_local"] for r in rows], halfwidth)
+    try:
+        run = outputs.load(args.input)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"b2dark limits: error: {err}", file=sys.stderr)
+        return 2
+    if run.search and run.search != spec.name:
+        print(f"b2dark limits: error: {args.input} is a run of {run.search!r}, not {spec.name!r}", file=sys.stderr)
+        return 2
+    if run.partial:
+        print(f"b2dark limits: error: {args.input} is a partial run (the catalog lacked "
+              f"{', '.join(run.provenance.get('selection', {}).get('missing', []))}); make the samples and rerun "
+              f"`b2dark run {spec.name}`", file=sys.stderr)  # fmt: skip
+        return 2
+    cl = args.cl if args.cl is not None else spec.cl
+    opts = StatsOptions(cl=cl, method=args.method, masses=args.masses, processes=args.processes,
+                        progress=not args.no_progress, postfit_mass=args.postfit_mass)  # fmt: skip
+    try:
+        result = plans.implementation(spec)(run, spec, opts)
+    except (KeyError, ValueError) as err:
+        print(f"b2dark limits: error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    rows = result.rows
 
     out = args.input / "limits"
-    for p in points:
-        save_workspace(p.workspace, out / "workspaces" / f"{args.search}_m{p.mass:.4g}.json")
-    extra = {"cl": args.cl, "significance": sig.as_dict(), "lumi_fb": run.lumi_fb, "blinded": run.blinded,
-             "xsec_unit": "fb (sigma x BF of the searched final state)"}
-    files = report.write_tables(rows, out, args.search, extra)
+    for name, ws in result.workspaces.items():
+        save_workspace(ws, out / "workspaces" / f"{name}.json")
+    extra = {"cl": cl, "significance": result.significance, "lumi_fb": run.lumi_fb, "blinded": run.blinded,
+             "xsec_unit": "fb (sigma x BF of the searched final state)", **result.extra}  # fmt: skip
+    files = report.write_tables(rows, out, spec.name, extra)
     if not args.no_hepdata:
-        files["hepdata"] = report.write_hepdata(rows, out, args.search, args.cl)
-    files["brazil"] = report.brazil_plot(rows, out / f"brazil_{args.search}.png", cfg.ylabel, run.lumi_fb, cl=args.cl)
-    for model in recast.SEARCH_MODELS.get(args.search, ()):
-        files[f"brazil_{model}"] = report.brazil_plot(rows, out / f"brazil_{args.search}_{model}.png",
-                                                      recast.MODELS[model].label, run.lumi_fb, key=model, cl=args.cl)
-    masses = np.array([p.mass for p in points])
-    target = args.postfit_mass if args.postfit_mass is not None else float(masses[len(masses) // 2])
-    chosen = points[int(np.argmin(np.abs(masses - target)))]
-    report.pulls_and_postfit(chosen.workspace, out, f"{args.search}_m{chosen.mass:.4g}", run.lumi_fb)
+        files["hepdata"] = report.write_hepdata(rows, out, spec.name, cl)
+    files.update(report.brazil_plots(rows, out, spec, run.lumi_fb, cl))
+    if result.postfit is not None:
+        tag, ws = result.postfit
+        report.pulls_and_postfit(ws, out, tag, run.lumi_fb)
 
-    methods = sorted({r["method"] for r in rows})
-    print(f"{args.search}: {len(rows)} masses, CL {args.cl}, methods {methods}; "
-          f"max local Z = {sig.z_local:.2f} at M = {sig.mass_max:g} GeV "
-          f"(global Z: {sig.z_global_gv:.2f} Gross-Vitells, "
-          f"{sig.z_global_neff if sig.z_global_neff is not None else float('nan'):.2f} N_eff)")
+    methods = sorted({r.method for r in rows})
+    sig = result.significance
+    summary = f"{spec.name}: {len(rows)} hypotheses, CL {cl}, methods {methods}"
+    if sig:
+        summary += (
+            f"; max local Z = {sig['z_local']:.2f} at M = {sig['mass_max']:g} GeV "
+            f"(global Z: {sig['z_global_gv']:.2f} Gross-Vitells, "
+            f"{sig['z_global_neff'] if sig['z_global_neff'] is not None else float('nan'):.2f} N_eff)"
+        )
+    print(summary)
+    for note in result.notes:
+        print(f"  {note}")
+    for line in published_lines(spec, rows):
+        print(line)
     print(json.dumps({k: str(v) for k, v in files.items()}, indent=1))
     return 0
 

@@ -6,9 +6,9 @@ workspace spec, so pyhf remains the reference) in a handful of numpy array opera
 scipy's L-BFGS-B the exact gradient. It supports the modifiers the workspaces of
 `workflows.stats.model` contain, with the interpolation codes pyhf 0.7's Model uses by default:
 
-- normfactor on the POI (only), normsys (code 4: exponential beyond |alpha| = 1, a 6th-order
-  polynomial inside), histosys (code 4p: linear beyond |alpha| = 1, polynomial inside), staterror (gamma per bin, Gaussian constraint of width
-  sqrt(sum sigma^2) / sum nominal; zero-width gammas are fixed at 1 as in pyhf).
+- normfactor on the POI (only), normsys (code 4: exponential beyond |alpha| = 1, a 6th-order polynomial
+inside), histosys (code 4p: linear beyond |alpha| = 1, polynomial inside), staterror (gamma per bin, Gaussian
+constraint of width sqrt(sum sigma^2) / sum nominal; zero-width gammas are fixed at 1 as in pyhf).
 
 Test statistic and CLs follow pyhf's AsymptoticCalculator (qtilde, Asimov data generated at mu = 0 with
 the nuisance parameters profiled on the observed data, auxiliary data included). A test cross-checks
@@ -28,14 +28,16 @@ SUPPORTED = {"normfactor", "normsys", "histosys", "staterror"}
 
 # pyhf's code-4 matrix (alpha0 = 1): polynomial coefficients from the values, slopes and curvatures
 # of the exponential extrapolation at alpha = +-1
-_CODE4_AINV = np.array([
-    [15 / 16, -15 / 16, -7 / 16, -7 / 16, 1 / 16, -1 / 16],
-    [3 / 2, 3 / 2, -9 / 16, 9 / 16, 1 / 16, 1 / 16],
-    [-5 / 8, 5 / 8, 5 / 8, 5 / 8, -1 / 8, 1 / 8],
-    [-3 / 2, -3 / 2, 7 / 8, -7 / 8, -1 / 8, -1 / 8],
-    [3 / 16, -3 / 16, -3 / 16, -3 / 16, 1 / 16, -1 / 16],
-    [1 / 2, 1 / 2, -5 / 16, 5 / 16, 1 / 16, 1 / 16],
-])
+_CODE4_AINV = np.array(
+    [
+        [15 / 16, -15 / 16, -7 / 16, -7 / 16, 1 / 16, -1 / 16],
+        [3 / 2, 3 / 2, -9 / 16, 9 / 16, 1 / 16, 1 / 16],
+        [-5 / 8, 5 / 8, 5 / 8, 5 / 8, -1 / 8, 1 / 8],
+        [-3 / 2, -3 / 2, 7 / 8, -7 / 8, -1 / 8, -1 / 8],
+        [3 / 16, -3 / 16, -3 / 16, -3 / 16, 1 / 16, -1 / 16],
+        [1 / 2, 1 / 2, -5 / 16, 5 / 16, 1 / 16, 1 / 16],
+    ]
+)
 
 
 def _code4_coefficients(lnhi: np.ndarray, lnlo: np.ndarray) -> np.ndarray:
@@ -146,8 +148,10 @@ class FastModel:
             ns_lnhi=np.array([normsys[k][0] for k in nsn]).reshape(len(nsn), n_s),
             ns_lnlo=np.array([normsys[k][1] for k in nsn]).reshape(len(nsn), n_s),
             ns_index=np.array([alpha_names.index(k) for k in nsn], int),
-            ns_coef=_code4_coefficients(np.array([normsys[k][0] for k in nsn]).reshape(len(nsn), n_s),
-                                        np.array([normsys[k][1] for k in nsn]).reshape(len(nsn), n_s)),
+            ns_coef=_code4_coefficients(
+                np.array([normsys[k][0] for k in nsn]).reshape(len(nsn), n_s),
+                np.array([normsys[k][1] for k in nsn]).reshape(len(nsn), n_s),
+            ),
             hs_up=np.array([histosys[k][0] for k in hsn]).reshape(len(hsn), n_s, n_b),
             hs_dn=np.array([histosys[k][1] for k in hsn]).reshape(len(hsn), n_s, n_b),
             hs_index=np.array([alpha_names.index(k) for k in hsn], int),
@@ -256,8 +260,14 @@ class FastModel:
             # one restart if L-BFGS-B stops abnormally (line search in a flat valley): a fit left short
             # of its minimum shows up as observed != expected median on Asimov data
             for _ in range(2):
-                res = optimize.minimize(f, x, jac=True, method="L-BFGS-B", bounds=bnds,
-                                        options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
+                res = optimize.minimize(
+                    f,
+                    x,
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=bnds,
+                    options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10},
+                )
                 x = res.x
                 if res.success:
                     break

@@ -40,7 +40,7 @@ class LimitResult:
 
 
 def consistency_problem(obs: float, exp: np.ndarray, asimov: bool, rtol: float = 1e-3) -> str:
-    """"" if a limit is usable, else what is wrong with it: non-finite, an unordered or degenerate
+    """ "" if a limit is usable, else what is wrong with it: non-finite, an unordered or degenerate
     band, or (Asimov data) observed != expected median beyond rtol."""
     exp = np.asarray(exp, float)
     if not (np.isfinite(obs) and np.all(np.isfinite(exp))):
@@ -132,8 +132,9 @@ def background_rel_uncertainty(ws: dict) -> float:
     return float(np.sqrt(var) / btot) if btot > 0 else 0.0
 
 
-def pyhf_upper_limit(ws: dict, cl: float = 0.90, calctype: str = "asymptotics", mu_max: float | None = None,
-                     ntoys: int = 2000) -> tuple[float, np.ndarray]:
+def pyhf_upper_limit(
+    ws: dict, cl: float = 0.90, calctype: str = "asymptotics", mu_max: float | None = None, ntoys: int = 2000
+) -> tuple[float, np.ndarray]:
     """Plain pyhf limit (toms748_scan with `level`, explicit POI bounds); also the reference in tests."""
     workspace = pyhf.Workspace(ws)
     model = workspace.model()
@@ -147,14 +148,17 @@ def pyhf_upper_limit(ws: dict, cl: float = 0.90, calctype: str = "asymptotics", 
         kwargs["ntoys"] = ntoys
         kwargs["track_progress"] = False
     with numpy_percentile_fix():
-        obs, exp = pyhf.infer.intervals.upper_limits.toms748_scan(
-            data, model, 0.0, mu_max, level=1.0 - cl, **kwargs
-        )
+        obs, exp = pyhf.infer.intervals.upper_limits.toms748_scan(data, model, 0.0, mu_max, level=1.0 - cl, **kwargs)
     return float(obs), np.asarray(exp, float)
 
 
-def upper_limit(ws: dict | pyhf.Workspace, cl: float = 0.90, method: str = "auto",
-                low_count_threshold: float = 5.0, ntoys: int = 2000) -> LimitResult:
+def upper_limit(
+    ws: dict | pyhf.Workspace,
+    cl: float = 0.90,
+    method: str = "auto",
+    low_count_threshold: float = 5.0,
+    ntoys: int = 2000,
+) -> LimitResult:
     """Observed and expected CLs upper limits on mu for one workspace, with the method used."""
     if method not in METHODS:
         raise ValueError(f"method {method!r} not in {METHODS}")
@@ -190,8 +194,14 @@ def upper_limit(ws: dict | pyhf.Workspace, cl: float = 0.90, method: str = "auto
             hint = r.expected[4] if np.all(np.isfinite(r.expected)) and r.expected[4] > 0 else None
         except (RuntimeError, ValueError, FloatingPointError) as err:
             problem, hint = f"fast fit failed: {err}", None
-        return _pyhf_fallback(ws, cl, mu_max if hint is None else min(mu_max, 5.0 * hint), s_tot,
-                              f"fast asymptotic: {problem}", is_asimov(sig, bkg, data))
+        return _pyhf_fallback(
+            ws,
+            cl,
+            mu_max if hint is None else min(mu_max, 5.0 * hint),
+            s_tot,
+            f"fast asymptotic: {problem}",
+            is_asimov(sig, bkg, data),
+        )
     calctype = "toybased" if method == "toys" else "asymptotics"
     if method == "toys" and _fast_ok(ws):
         # keep the toy scan near the limit: pyhf's toms748 evaluates both bracket ends, and toys at a

@@ -34,36 +34,15 @@ import hist
 import numpy as np
 import pyhf
 
+from processors.spec import HistoSys, NormSys, StatError
 from samples.constants import LUMI_REL_UNCERTAINTY
 
 NOMINAL = "nominal"
 DEFAULT_EPSILON = 1e-3  # events; floor for empty/negative background bins (see module doc)
 
 
-@dataclass(frozen=True)
-class NormSys:
-    """Normalisation uncertainty (pyhf normsys, exponential interpolation): yield x hi at +1 sigma."""
-
-    name: str
-    lo: float
-    hi: float
-    samples: tuple[str, ...] | None = None  # None: every sample (signal included)
-
-
-@dataclass(frozen=True)
-class HistoSys:
-    """Shape uncertainty read from the "syst" axis entries <name>Up/<name>Down (or <name>_up/<name>_down)."""
-
-    name: str
-    samples: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class StatError:
-    """MC statistical uncertainty per bin (pyhf staterror, one gamma per bin shared by the samples)."""
-
-    prune_below: float = 0.01  # fix gammas whose combined relative MC error is below this
-    include_signal: bool = True
+# The systematics vocabulary is declared with the searches (processors/spec.py); re-exported here.
+__all__ = ["HistoSys", "NormSys", "StatError", "build_workspace", "lumi_normsys"]
 
 
 def lumi_normsys(rel: float = LUMI_REL_UNCERTAINTY) -> NormSys:
@@ -88,8 +67,10 @@ class BuildReport:
 def _nominal(h: hist.Hist, syst: str = NOMINAL) -> hist.Hist:
     if "syst" in h.axes.name:
         if syst not in h.axes["syst"]:
-            raise KeyError(f"hist has no syst entry {syst!r}; entries: {list(h.axes['syst'])}. "
-                           "Fill the variation in the processor or drop the HistoSys.")
+            raise KeyError(
+                f"hist has no syst entry {syst!r}; entries: {list(h.axes['syst'])}. "
+                "Fill the variation in the processor or drop the HistoSys."
+            )
         return h[{"syst": syst}]
     if syst != NOMINAL:
         raise KeyError(f"hist has no 'syst' axis, cannot read the variation {syst!r}")
@@ -105,15 +86,21 @@ def variation_labels(h: hist.Hist, name: str) -> tuple[str, str]:
     for up, dn in VARIATION_SUFFIXES:
         if name + up in entries and name + dn in entries:
             return name + up, name + dn
-    raise KeyError(f"hist has no variation pair {name}Up/{name}Down or {name}_up/{name}_down on its syst axis "
-                   f"(entries: {entries}); fill it in the processor or drop HistoSys({name!r})")
+    raise KeyError(
+        f"hist has no variation pair {name}Up/{name}Down or {name}_up/{name}_down on its syst axis "
+        f"(entries: {entries}); fill it in the processor or drop HistoSys({name!r})"
+    )
 
 
 def variation_names(h: hist.Hist) -> list[str]:
     """All shape-variation names with both an up and a down entry on the hist's syst axis."""
     entries = list(h.axes["syst"]) if "syst" in h.axes.name else []
-    return [e[: -len(up)] for e in entries for up, dn in VARIATION_SUFFIXES
-            if e.endswith(up) and e[: -len(up)] + dn in entries]
+    return [
+        e[: -len(up)]
+        for e in entries
+        for up, dn in VARIATION_SUFFIXES
+        if e.endswith(up) and e[: -len(up)] + dn in entries
+    ]
 
 
 def select_sample(h: hist.Hist, samples: str | Sequence[str]) -> hist.Hist:
@@ -145,8 +132,9 @@ def window_mask(h: hist.Hist, window: Mapping[str, tuple[float, float]] | None) 
     return out
 
 
-def _flat(h: hist.Hist, mask: np.ndarray, syst: str = NOMINAL,
-          group: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _flat(
+    h: hist.Hist, mask: np.ndarray, syst: str = NOMINAL, group: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     hn = _nominal(h, syst)
     val = np.asarray(hn.values(), float)[mask]
     var = hn.variances()
@@ -253,8 +241,9 @@ def build_workspace(
                 base = nom[name][keep]
                 floored = low[keep] if name == first_bkg else np.zeros_like(base, bool)
                 up, dn = np.where(floored, base, up), np.where(floored, base, dn)
-                mods.append({"name": s.name, "type": "histosys",
-                             "data": {"hi_data": up.tolist(), "lo_data": dn.tolist()}})
+                mods.append(
+                    {"name": s.name, "type": "histosys", "data": {"hi_data": up.tolist(), "lo_data": dn.tolist()}}
+                )
         if stat and name in stat_samples:
             err = np.sqrt(np.clip(var[name][keep], 0, None)) * sigma
             mods.append({"name": f"staterror_{channel}", "type": "staterror", "data": err.tolist()})

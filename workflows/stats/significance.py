@@ -63,8 +63,9 @@ def scan_significance(masses, z_local, window_halfwidth=None, ref_level_z: float
     if window_halfwidth is not None and masses.size > 1:
         hw = np.broadcast_to(np.asarray(window_halfwidth, float), masses.shape)
         widths = 2.0 * hw
-        n_eff = float(max(1.0, np.trapezoid(1.0 / widths, masses)))
+        n_eff = max(1.0, float(np.trapezoid(1.0 / widths, masses)))
         p_ne = float(-np.expm1(n_eff * np.log1p(-p_loc))) if p_loc < 1 else 1.0
-        z_ne = float(max(z_from_p(p_ne), 0.0))
-    return ScanSignificance(float(masses[i]), z_max, p_loc, p_gv, float(max(z_from_p(p_gv), 0.0)), n_up,
-                            ref_level_z, n_eff, p_ne, z_ne)
+        z_ne = max(float(z_from_p(p_ne)), 0.0)
+    return ScanSignificance(
+        float(masses[i]), z_max, p_loc, p_gv, max(float(z_from_p(p_gv)), 0.0), n_up, ref_level_z, n_eff, p_ne, z_ne
+    )

@@ -17,11 +17,25 @@ GOLDEN = Path(__file__).parent / "golden"
 @pytest.fixture(scope="module")
 def golden_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("golden_zprime_inv") / "out"
-    rc = cli.main(["run", "zprime-inv", "--samples", str(GOLDEN / "catalog.yaml"), "--output", str(out),
-                   "--executor", "iterative", "--no-plots", "--no-progress"])
+    rc = cli.main(
+        [
+            "run",
+            "zprime-inv",
+            "--samples",
+            str(GOLDEN / "catalog.yaml"),
+            "--output",
+            str(out),
+            "--executor",
+            "iterative",
+            "--no-plots",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
-    assert cli.main(["limits", "zprime-inv", "--input", str(out), "--processes", "1", "--no-progress",
-                     "--no-hepdata"]) == 0
+    assert (
+        cli.main(["limits", "zprime-inv", "--input", str(out), "--processes", "1", "--no-progress", "--no-hepdata"])
+        == 0
+    )
     return out
 
 

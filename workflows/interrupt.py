@@ -1,0 +1,113 @@
+"""Ctrl-C / SIGTERM that stop a run every time, with its finished chunks intact.
+
+Python's default KeyboardInterrupt is raised wherever the main thread happens to be; inside a
+destructor (e.g. uproot's ``ReadOnlyFile.__del__``) it is printed as "Exception ignored" and lost,
+and the run goes on to finish with exit 0. So while chunks are processed, :func:`stop_on_signal`
+installs handlers (from the input checks to the end of the processing) that only *record* the
+request; the run stops at the next safe point:
+
+- after the input checks and the chunking, and when this process computes the chunks (iterative
+  executor) right after a chunk's checkpoint is written or read (:func:`check`, called by
+  workflows.checkpoint): the checkpoints are whole;
+- when workers compute them (futures / dask executors: the main thread only waits and merges,
+  :func:`workers_compute`), at once, and again every ``repeat_s`` until it is not swallowed.
+
+The stop is a :class:`RunInterrupted` (a BaseException, so no ``except Exception`` of coffea's
+retries or ours can swallow it); `b2dark run` prints how to resume and exits 128 + signal number.
+A second Ctrl-C while waiting for the safe point stops at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class RunInterrupted(BaseException):
+    """The user asked the run to stop (SIGINT / SIGTERM); finished chunks are checkpointed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+_requested: int | None = None  # the signal received while a run processes chunks (this process only)
+_deferred = False  # True: raise only at safe points (chunks computed in this process)
+
+
+def requested() -> int | None:
+    return _requested
+
+
+def check() -> None:
+    """A safe point: stop here if a stop was requested."""
+    if _requested is not None:
+        raise RunInterrupted(_requested)
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    global _requested
+    first = _requested is None
+    _requested = signum
+    if not _deferred or not first:  # workers compute (nothing to tear here), or the user insists
+        raise RunInterrupted(signum)
+
+
+def _repeat(signum: int, frame: FrameType | None) -> None:
+    if _requested is not None:
+        raise RunInterrupted(_requested)
+
+
+@contextmanager
+def stop_on_signal() -> Iterator[None]:
+    """Record SIGINT / SIGTERM during the block and stop at safe points (see the module docstring);
+    a request still pending at the end of the block stops there. No-op off the main thread."""
+    global _requested, _deferred
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    _requested, _deferred = None, True
+    for s in SIGNALS:
+        signal.signal(s, _handler)
+    try:
+        yield
+        check()
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        _requested, _deferred = None, False
+
+
+@contextmanager
+def workers_compute(repeat_s: float = 0.5) -> Iterator[None]:
+    """Inside :func:`stop_on_signal`, while workers compute the chunks: stop at once on a request,
+    re-raised every ``repeat_s`` until it lands outside a destructor."""
+    global _deferred
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not _handler:
+        yield
+        return
+    check()
+    previous_alarm = signal.getsignal(signal.SIGALRM)
+    _deferred = False
+    signal.signal(signal.SIGALRM, _repeat)
+    signal.setitimer(signal.ITIMER_REAL, repeat_s, repeat_s)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous_alarm)
+        _deferred = True
