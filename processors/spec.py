@@ -137,6 +137,13 @@ class PeakScan:
     max_bins: int = 60
     summary_hist: str | None = None  # 1D hist of the peak axis for the per-mass table (default: hist)
     summary_window_n_sigma: float = 2.0  # the paper's signal region for background studies
+    # where the signal width is measured around the peak, in axis units (processors.resolution.peak_width):
+    # a number, or a function of the mass for peaks that narrow or widen strongly across the scan
+    width_half_range: float | Callable[[float], float] = 2.0
+
+    def half_range(self, mass: float) -> float:
+        r = self.width_half_range
+        return float(r(mass) if callable(r) else r)
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,12 @@ window come from the search's :class:`processors.spec.PeakScan` plan.
 
 from __future__ import annotations
 
-import warnings
 from collections import defaultdict
 from typing import Any
 
-import numpy as np
-
+from processors.resolution import peak_width
 from processors.spec import PeakScan, SearchSpec
 from workflows.outputs import RunOutput
-
-FIT_HALF_RANGE_M2 = 2.0  # [GeV^2] around the generated M^2 for the resolution fit
 
 
 def sample_roles(run: RunOutput, samples: list[str]) -> tuple[dict[str, list[str]], list[str], list[str]]:
@@ -43,30 +39,6 @@ def total_efficiency(run: RunOutput, sample: str) -> float | None:
     if not w or w[0] <= 0:
         return None
     return float(w[-1] / w[0]) * float(run.samples.get(sample, {}).get("filter_efficiency") or 1.0)
-
-
-def fit_sigma_m2(h1: Any, m2: float) -> tuple[float, str]:
-    """sigma_W of the M^2_recoil peak (GeV^2) and how it was obtained: the double Crystal Ball of
-    processors.resolution on +-2 GeV^2 around the generated M^2 when it converges, else half the
-    central 68 % interval of the peak (narrow peaks at high mass fill too few bins for the fit)."""
-    centers, vals = h1.axes[0].centers, h1.values()
-    try:
-        from processors.resolution import fit_double_cb_hist
-
-        lo = h1.axes[0].index(m2 - FIT_HALF_RANGE_M2)
-        hi = h1.axes[0].index(m2 + FIT_HALF_RANGE_M2)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = fit_double_cb_hist(h1[max(lo, 0) : hi + 1])
-        if np.isfinite(fit.sigma_w) and 0 < fit.sigma_w < FIT_HALF_RANGE_M2:
-            return float(fit.sigma_w), "double CB"
-    except Exception:  # the fit needs >= 8 filled bins; fall back below
-        pass
-    near = np.abs(centers - m2) <= FIT_HALF_RANGE_M2
-    c, v = centers[near], vals[near]
-    cdf = np.cumsum(v) / v.sum()
-    q16, q84 = np.interp([0.16, 0.84], cdf, c)
-    return float(q84 - q16) / 2, "68% interval"
 
 
 def _nominal_1d(h: Any, sample: str) -> Any:
@@ -103,7 +75,7 @@ def mass_table(run: RunOutput, spec: SearchSpec) -> list[dict[str, Any]]:
         if mass is None or hs.values().sum() <= 0:
             continue
         m2 = float(plan.observable(float(mass)))
-        sigma, how = fit_sigma_m2(hs, m2)
+        sigma, how = peak_width(hs, m2, plan.half_range(float(mass)))
         lo, hi = m2 - n_sigma * sigma, m2 + n_sigma * sigma
         centers = hs.axes[0].centers
         inside = (centers >= lo) & (centers <= hi)

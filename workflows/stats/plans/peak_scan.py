@@ -5,11 +5,12 @@ The signal of every mass point is normalised to 1 fb of sigma x BF before the mo
 
 Z' -> invisible (`template_points` with the defaults): the 2D template M^2_recoil x theta_recoil of the
 processor, in a window of +-`n_sigma` resolutions around M^2. The resolution sigma(M^2) and the signal
-efficiency are measured on the generated signal samples (central 68 % half-width of the M^2 peak, yield /
-xsec) and interpolated linearly in M for intermediate masses, where the signal template is a Gaussian in M^2
-times the theta distribution of the nearest generated mass. Each window is rebinned with the resolution-tied
-rule of workflows.stats.binning (the processor's 1000 x 6 bins leave most window bins with 0-1 weighted MC
-events), empty-MC bins are merged into neighbours, and the staterror gammas cover the background MC only."""
+efficiency are measured on the generated signal samples (sigma_W of a double Crystal Ball near the peak,
+processors.resolution.peak_width, the same width the run summary prints; yield / xsec) and interpolated
+linearly in M for intermediate masses, where the signal template is a Gaussian in M^2 times the theta
+distribution of the nearest generated mass. Each window is rebinned with the resolution-tied rule of
+workflows.stats.binning (the processor's 1000 x 6 bins leave most window bins with 0-1 weighted MC events),
+empty-MC bins are merged into neighbours, and the staterror gammas cover the background MC only."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import hist
 import numpy as np
 
+from processors.resolution import peak_width
 from processors.spec import PeakScan, SearchSpec, Systematic
 from workflows.stats import binning, limits, significance
 from workflows.stats.model import (
@@ -58,18 +60,14 @@ class MassPoint:
     hypothesis: Hypothesis | None = None
 
 
-def _signal_stats(h2: hist.Hist, m2_axis: str) -> tuple[float, float, float]:
-    """(peak M^2, resolution = central 68 % half-width, total yield) of a signal template."""
+def _signal_stats(h2: hist.Hist, m2_axis: str, peak: float, half_range: float) -> tuple[float, float]:
+    """(width on the peak axis, total yield) of a signal template; the width is the shared definition
+    of the run summary (processors.resolution.peak_width)."""
     proj = h2.project(m2_axis) if len(h2.axes) > 1 else h2
-    v = np.clip(proj.values(), 0, None)
-    c = proj.axes[0].centers
-    tot = v.sum()
+    tot = float(np.clip(proj.values(), 0, None).sum())
     if tot <= 0:
-        return np.nan, np.nan, 0.0
-    cdf = np.cumsum(v) / tot
-    lo, med, hi = np.interp([0.16, 0.5, 0.84], cdf, c)
-    width = max((hi - lo) / 2.0, proj.axes[0].widths.min())
-    return float(med), float(width), float(tot)
+        return np.nan, 0.0
+    return peak_width(proj, peak, half_range)[0], tot
 
 
 def template_points(
@@ -87,6 +85,7 @@ def template_points(
     systematics: Sequence[Systematic] | None = None,
     signal_names: Sequence[str] | None = None,
     model: str = "signal",
+    width_half_range: float | Callable[[float], float] = 2.0,
 ) -> list[MassPoint]:
     """Workspaces per mass from a processor hist with "sample" (and "syst") axes.
 
@@ -97,7 +96,8 @@ def template_points(
     `signal_names`: the signal samples of one model (default: every signal sample); `systematics`: the
     search's declared ones (default: lumi, signal_eff, background staterror, every shape variation).
     A requested mass outside the generated masses whose signal was selected raises
-    HypothesisRangeError."""
+    HypothesisRangeError. The signal width is measured within +-`width_half_range` (axis units; a
+    number or a function of the mass) of the peak, as in the run summary."""
     names = list(template.axes["sample"])
     sig = {k: m for k, m in samples.items() if m.get("is_signal") and k in names and m.get("mass")
            and (signal_names is None or k in signal_names)}  # fmt: skip
@@ -108,13 +108,22 @@ def template_points(
     gen = sorted(sig, key=lambda k: sig[k]["mass"])
     gen_m = np.array([sig[k]["mass"] for k in gen], float)
     per_fb = {k: template[{"sample": k}] * (1.0 / float(sig[k]["xsec_fb"])) for k in gen}
+
+    def half(m: float) -> float:
+        return float(width_half_range(m) if callable(width_half_range) else width_half_range)
+
     st = np.array(
         [
-            _signal_stats(per_fb[k][{"syst": NOMINAL}] if "syst" in per_fb[k].axes.name else per_fb[k], m2_axis)
+            _signal_stats(
+                per_fb[k][{"syst": NOMINAL}] if "syst" in per_fb[k].axes.name else per_fb[k],
+                m2_axis,
+                to_axis(float(sig[k]["mass"])),
+                half(float(sig[k]["mass"])),
+            )
             for k in gen
         ]
     )
-    ok = np.isfinite(st[:, 1]) & (st[:, 2] > 0)
+    ok = np.isfinite(st[:, 0]) & (st[:, 1] > 0)
     bkg_h = {k: template[{"sample": k}] for k in bkg}
     data_h = template[{"sample": data}][{"sample": sum}] if data else None
     blinded_data = (
@@ -156,11 +165,11 @@ def template_points(
         exact = abs(gen_m[i_near] - mass) < 1e-6
         if exact:
             sh = per_fb[gen[i_near]]
-            width = st[i_near, 1]
+            width = st[i_near, 0]
         else:
-            width = float(np.interp(mass, gen_m[ok], st[ok, 1]))
+            width = float(np.interp(mass, gen_m[ok], st[ok, 0]))
             sh = _gaussian_signal(
-                per_fb[gen[i_near]], to_axis(mass), width, float(np.interp(mass, gen_m[ok], st[ok, 2])), m2_axis
+                per_fb[gen[i_near]], to_axis(mass), width, float(np.interp(mass, gen_m[ok], st[ok, 1])), m2_axis
             )
         if not np.isfinite(width):
             warnings.warn(f"{model} mass {mass:g} GeV: sample {gen[i_near]!r} selected no signal event; dropped",
@@ -290,7 +299,7 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
         points += template_points(template, run_output.samples, opts.masses, plan.n_sigma, plan.axis,
                                   plan.observable, rebin=plan.rebin, min_neff=plan.min_neff,
                                   max_bins=plan.max_bins, systematics=spec.systematics, signal_names=names,
-                                  model=model.name)  # fmt: skip
+                                  model=model.name, width_half_range=plan.width_half_range)  # fmt: skip
     if not points:
         raise ValueError(f"{spec.name}: no hypothesis to fit (no signal sample with selected events)")
     raw = run_limits(points, opts.cl, opts.method, opts.processes, progress=opts.progress)
