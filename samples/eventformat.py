@@ -120,7 +120,7 @@ COLLECTIONS: dict[str, tuple[Column, ...]] = {
 # Event-level truth columns of signal samples (model parameters per event);
 # a sample writes the ones that apply to it. All MC only, float64.
 MC_EVENT_COLUMNS: tuple[Column, ...] = (
-    _c("mc_mass", "float64", "GeV", "generated mass of the primary mediator (Z' or A')", True),
+    _c("mc_mass", "float64", "GeV", "generated mass of the primary mediator (Z', A' or muonphilic scalar S)", True),
     _c("mc_mass2", "float64", "GeV", "second generated mass (h' in dark Higgsstrahlung and iDM)", True),
     _c(
         "mc_mass3",
@@ -129,7 +129,7 @@ MC_EVENT_COLUMNS: tuple[Column, ...] = (
         "third generated mass (chi1 in iDM; chi2 = chi1 + delta_m, on the pdg-57 MCParticle)",
         True,
     ),
-    _c("mc_coupling", "float64", "", "coupling (g' or epsilon) used to weight the sample", True),
+    _c("mc_coupling", "float64", "", "coupling (g', g_S or epsilon) used to weight the sample", True),
     _c("mc_ctau", "float64", "cm", "proper decay length of the long-lived state", True),
 )
 

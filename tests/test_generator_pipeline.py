@@ -25,6 +25,7 @@ SIGNAL_PARAMS = {
     "dark_higgsstrahlung": {"mass": 2.0, "mass2": 1.0},
     "idm": {"mass": 3.0, "mass2": 0.5, "mass3": 0.6},
     "monophoton": {"mass": 1.0},
+    "scalar_mumu": {"mass": 2.0},
 }
 
 

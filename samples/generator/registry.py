@@ -184,6 +184,18 @@ register(
         doc="e+e- -> gamma A', A' -> invisible; E*_gamma = (s - M^2)/(2 sqrt s)",
     )
 )
+register(
+    Process(
+        "scalar_mumu",
+        _SIG,
+        "muonphilic scalar, L = g_S S mubar mu; tree-level ME derived in samples/generator/scalar.py; "
+        "Belle II, PRD 109, 112015 (2024) [arXiv:2403.02841]",
+        is_signal=True,
+        required=("mass",),
+        defaults={"coupling": 0.01},
+        doc="e+e- -> mu+mu- S, S -> mu+mu- (muonphilic dark scalar; c tau from Gamma(S -> mu mu))",
+    )
+)
 
 
 def get(name: str) -> Process:

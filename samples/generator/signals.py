@@ -28,6 +28,7 @@ from samples import constants as C
 from samples.generator import lorentz as lz
 from samples.generator import matrix_elements as me
 from samples.generator import xsec as xs
+from samples.generator.scalar import gen_scalar_mumu
 from samples.generator.slots import SlotEvents
 from samples.generator.truth import TruthEvents
 
@@ -594,6 +595,7 @@ SIGNALS: dict[str, Callable[..., TruthEvents]] = {
     "dark_higgsstrahlung": gen_dark_higgsstrahlung,
     "idm": gen_idm,
     "monophoton": gen_monophoton,
+    "scalar_mumu": gen_scalar_mumu,  # muonphilic scalar, samples/generator/scalar.py
 }
 GENERATORS = SIGNALS  # the registry looks for GENERATORS[name]
 XSEC_FB: dict[str, Callable[..., float]] = xs.XSEC  # sigma x BF [fb] from the sample's model parameters

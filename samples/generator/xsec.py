@@ -324,6 +324,13 @@ def _mono(mass: float, coupling: float = 1.0, theta_range=DEFAULT_MONOPHOTON_THE
     return float(monophoton_xsec_fb(mass, coupling, tuple(theta_range)))
 
 
+def _scalar_mumu(mass: float, coupling: float = 0.01, **params: object) -> float:
+    """sigma(e+e- -> mu mu S) x BF(S -> mu mu) = 1 [fb], muonphilic scalar (samples/generator/scalar.py)."""
+    from samples.generator import scalar  # lazy: scalar.py imports this module
+
+    return scalar.xsec_scalar_mumu(mass, coupling, **params)
+
+
 XSEC: dict[str, Callable[..., float]] = {
     "zprime_inv": _zp("invisible"),
     "zprime_mumu": _zp("mumu"),
@@ -332,6 +339,7 @@ XSEC: dict[str, Callable[..., float]] = {
     "darkhiggs": _dh,
     "idm": _idm,
     "monophoton": _mono,
+    "scalar_mumu": _scalar_mumu,
 }
 
 

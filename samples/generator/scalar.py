@@ -1,0 +1,382 @@
+"""Muonphilic dark scalar: e+e- -> gamma* -> mu+ mu- S, S -> mu+ mu-.
+
+Model: a CP-even scalar S coupled only to muons, L = g_S S mubar mu (the
+muonphilic-scalar reinterpretation of the Z' -> mu mu search, Belle II,
+PRD 109, 112015 (2024) [arXiv:2403.02841]). S is radiated off either
+final-state muon of e+e- -> gamma* -> mu+ mu-; the scalar analogue of the
+L_mu - L_tau Z' generator in samples.generator.signals.
+
+Matrix element (derived here with the trace technique, muon mass m kept,
+electrons massless, no ISR, no running alpha). With D_i = s_i - m^2,
+s_i = (k_i + q)^2, the amplitude is
+
+    M = (e^2 g_S / s) [vbar(p2) gamma_mu u(p1)] [ubar(k1) Gamma^mu v(k2)],
+    Gamma^mu = (k1 + q + m) gamma^mu / D1 + gamma^mu (-k2 - q + m) / D2
+             = (q + 2m) gamma^mu / D1 + gamma^mu (2m - q) / D2   (Dirac equation on the outer spinors),
+
+and sum|M|^2 = (e^4 g_S^2 / s^2) L_{mu nu} H^{mu nu} with the muon tensor
+H^{mu nu} = Tr[(k1 + m) Gamma^mu (k2 - m) Gammabar^nu] (closed form in
+:func:`scalar_muon_tensor`). H is conserved (Q_mu H^{mu nu} = 0, the photon
+couples to a conserved current), so averaged over beam orientations
+<L H> = (4 s / 3) T with T = -g_{mu nu} H^{mu nu}:
+
+    T = A11 / D1^2 + A22 / D2^2 + 2 A12 / (D1 D2),
+    A11 = 8 [(4m^2 - M^2)(k1.k2) + 2 (q.k1)(q.k2) + 8 m^2 (q.k1) + 4 m^2 (q.k2) + 2 m^2 M^2 + 8 m^4],
+    A22 = A11 with k1 <-> k2,
+    A12 = 16 (q.k1)(q.k2) + 32 m^2 (k1.k2) + 48 m^2 (q.k1 + q.k2) + 8 m^2 M^2 + 64 m^4,
+    q.k_i = (D_i - M^2) / 2,  k1.k2 = (s - 2 m^2 + M^2 - D1 - D2) / 2.
+
+Massless limit: (1/sigma_0) d sigma / dx1 dx2 = (alpha_S / 4 pi) x3^2 / ((1 - x1)(1 - x2)),
+alpha_S = g_S^2 / 4 pi -- the textbook "scalar gluon" result (e+e- -> q qbar + scalar
+gluon, C_F alpha_s -> alpha_S); compare (alpha' / 2 pi)(x1^2 + x2^2) / (...) for the Z'.
+No soft singularity: the S spectrum is much harder than the Z' one (tested).
+
+Decay: Gamma(S -> mu mu) = g_S^2 M / (8 pi) beta^3, beta = sqrt(1 - 4 m^2 / M^2)
+(sum|M|^2 = 2 g_S^2 M^2 beta^2, two-body phase space beta / (8 pi)). The loop-induced
+S -> gamma gamma (through the muon loop, O(alpha^2 g_S^2 / (4 pi)^3) suppressed for
+M > 2 m_mu) is neglected, so BF(S -> mu mu) = 1 above threshold; below 2 m_mu the
+scalar cannot decay to muons and this module refuses the mass.
+
+PDG code: S reuses the project's spin-0 dark-mediator code 54 (signals.PDG_DARK_HIGGS;
+PDG MC numbering, 51-60 = dark-sector states and mediators). Units: GeV, cm, fb.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+from samples import constants as C
+from samples.generator import lorentz as lz
+from samples.generator import matrix_elements as me
+from samples.generator import xsec as xs
+from samples.generator.slots import SlotEvents
+from samples.generator.truth import TruthEvents
+
+FloatLike = float | np.ndarray
+
+PDG_SCALAR = 54  # = signals.PDG_DARK_HIGGS (not imported: signals imports this module)
+DEFAULT_COUPLING = 0.01  # g_S; Gamma ~ 4e-6 GeV at M = 1 GeV (prompt), as the Z' default g' = 0.01
+# Lowest accepted mass: 1 MeV above the mu mu threshold (beta^3 -> 0 makes c tau diverge there).
+THRESHOLD_MARGIN = 1.0e-3  # [GeV]
+M_MIN = 2.0 * C.M_MU + THRESHOLD_MARGIN
+
+
+def _check_scalar_mass(mass: FloatLike, what: str, sqrt_s: float | None = None) -> np.ndarray:
+    M = np.asarray(mass, dtype=np.float64)
+    if np.any(~np.isfinite(M)) or np.any(M <= 0):
+        raise ValueError(f"{what}: mass={mass} must be a positive mass in GeV")
+    if np.any(M <= M_MIN):
+        raise ValueError(
+            f"{what}: mass={mass} GeV is at or below the S -> mu mu threshold 2 m_mu + "
+            f"{THRESHOLD_MARGIN * 1e3:.0f} MeV = {M_MIN:.4f} GeV; a muonphilic scalar that light cannot decay to muons "
+            "(S -> gamma gamma is not modelled)"
+        )
+    if sqrt_s is not None and np.any(M >= sqrt_s - 2.0 * C.M_MU):
+        raise ValueError(
+            f"{what}: mass={mass} GeV is not below the kinematic limit sqrt(s) - 2 m_mu = {sqrt_s - 2 * C.M_MU:.4f} GeV"
+        )
+    return M
+
+
+def _check_coupling(g: float, what: str) -> float:
+    if g is None or not np.isfinite(g) or g < 0:
+        raise ValueError(f"{what}: coupling={g} must be a finite number >= 0")
+    return float(g)
+
+
+# --------------------------------------------------------------------------
+# width, lifetime, branching fractions
+# --------------------------------------------------------------------------
+def scalar_width_mumu(mass: FloatLike, g: float = DEFAULT_COUPLING) -> np.ndarray | float:
+    """Gamma(S -> mu+ mu-) = g_S^2 M / (8 pi) beta^3 [GeV], beta = sqrt(1 - 4 m_mu^2 / M^2).
+
+    P-wave (beta^3) because a CP-even scalar couples to the 3P0 mu+ mu- state.
+    """
+    what = "scalar_width_mumu"
+    M = _check_scalar_mass(mass, what)
+    g = _check_coupling(g, what)
+    beta = np.sqrt(1.0 - 4.0 * C.M_MU**2 / M**2)
+    out = g * g * M / (8.0 * math.pi) * beta**3
+    return float(out) if out.ndim == 0 else out
+
+
+def scalar_ctau_cm(mass: FloatLike, g: float = DEFAULT_COUPLING) -> np.ndarray | float:
+    """Proper decay length c tau = hbar c / Gamma(S -> mu mu) [cm] (the only decay; inf for g = 0)."""
+    w = np.asarray(scalar_width_mumu(mass, g))
+    with np.errstate(divide="ignore"):
+        out = C.HBARC_GEV_CM / w
+    return float(out) if out.ndim == 0 else out
+
+
+def scalar_branching_fractions(mass: FloatLike) -> dict[str, np.ndarray]:
+    """BF(S -> mu mu) = 1 above threshold (muon couplings only; S -> gamma gamma loop neglected)."""
+    M = _check_scalar_mass(mass, "scalar_branching_fractions")
+    return {"mumu": np.ones_like(M), "gammagamma": np.zeros_like(M)}
+
+
+# --------------------------------------------------------------------------
+# matrix element
+# --------------------------------------------------------------------------
+def scalar_trace_dalitz(s: FloatLike, s1: FloatLike, s2: FloatLike, M: float, m: float = C.M_MU) -> np.ndarray:
+    """T = -g_{mu nu} H^{mu nu} (couplings stripped) as a function of the Dalitz variables (formula in the
+    module docstring). 1/4 sum|M|^2 averaged over beam orientations = e^4 g_S^2 T / (3 s)."""
+    s, s1, s2 = (np.asarray(x, dtype=np.float64) for x in (s, s1, s2))
+    m2, mm2 = m * m, M * M
+    d1, d2 = s1 - m2, s2 - m2
+    qk1, qk2 = 0.5 * (d1 - mm2), 0.5 * (d2 - mm2)
+    k1k2 = 0.5 * (s - 2.0 * m2 + mm2 - d1 - d2)
+    common = (4.0 * m2 - mm2) * k1k2 + 2.0 * qk1 * qk2 + 2.0 * m2 * mm2 + 8.0 * m2 * m2
+    a11 = 8.0 * (common + 8.0 * m2 * qk1 + 4.0 * m2 * qk2)
+    a22 = 8.0 * (common + 4.0 * m2 * qk1 + 8.0 * m2 * qk2)
+    a12 = 16.0 * qk1 * qk2 + 32.0 * m2 * k1k2 + 48.0 * m2 * (qk1 + qk2) + 8.0 * m2 * mm2 + 64.0 * m2 * m2
+    return a11 / (d1 * d1) + a22 / (d2 * d2) + 2.0 * a12 / (d1 * d2)
+
+
+def _sym(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a^mu b^nu + b^mu a^nu for (n, 4) contravariant vectors."""
+    ab = a[:, :, None] * b[:, None, :]
+    return ab + np.swapaxes(ab, 1, 2)
+
+
+def scalar_muon_tensor(k1: np.ndarray, k2: np.ndarray, q: np.ndarray, m: float = C.M_MU) -> np.ndarray:
+    """H^{mu nu} = Tr[(k1 + m) Gamma^mu (k2 - m) Gammabar^nu] for mu-(k1) mu+(k2) S(q), couplings stripped.
+
+    Contravariant, (n, 4, 4) in Minkowski order (E, x, y, z), the convention of
+    samples.generator.matrix_elements (so its beam-direction helpers apply). Closed form
+    from the traces with the Dirac-equation-reduced vertex of the module docstring
+    (S(b, c) = 4 [b c + c b - (b.c) g]):
+
+        H = H11 / D1^2 + H22 / D2^2 + 2 H12 / (D1 D2),
+        H11 = 4 [V k2 + k2 V - g (V.k2 + m^2 (4 q.k1 + M^2 + 4 m^2))],  V = (4m^2 - M^2) k1 + (2 q.k1 + 4 m^2) q,
+        H22 = H11 with k1 <-> k2,
+        H12 = -g [16 m^4 + 8 m^2 (q.k1 + q.k2) + 4 m^2 M^2 + 8 (q.k1)(q.k2)] + (4 m^2 - M^2) S(k1, k2)
+              + 2 m^2 [S(k1, q) + S(k2, q)] + (8 m^2 - 8 k1.k2) q q + 4 (q.k1)(q k2 + k2 q) + 4 (q.k2)(q k1 + k1 q)
+              (symmetric part; the antisymmetric part cancels against the other interference term).
+    """
+    a, b, c = me.to_minkowski(k1), me.to_minkowski(k2), me.to_minkowski(q)
+    m2 = m * m
+    mm2 = me.mdot(q, q)[:, None, None]
+    d1 = (me.mdot(k1 + q, k1 + q) - m2)[:, None, None]
+    d2 = (me.mdot(k2 + q, k2 + q) - m2)[:, None, None]
+    qk1, qk2, k1k2 = me.mdot(q, k1), me.mdot(q, k2), me.mdot(k1, k2)
+    g = np.diag(me.METRIC)[None]
+    col = (slice(None), None, None)
+
+    def s_of(x: np.ndarray, y: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        return 4.0 * (_sym(x, y) - xy[col] * g)
+
+    def h_diag(ka: np.ndarray, kb: np.ndarray, qka: np.ndarray) -> np.ndarray:
+        v = (4.0 * m2 - mm2[:, :, 0]) * ka + (2.0 * qka + 4.0 * m2)[:, None] * c
+        vkb = np.einsum("na,na->n", v * me.METRIC, kb)
+        return 4.0 * (_sym(v, kb) - (vkb + m2 * (4.0 * qka + mm2[:, 0, 0] + 4.0 * m2))[col] * g)
+
+    h11 = h_diag(a, b, qk1)
+    h22 = h_diag(b, a, qk2)
+    h12 = (
+        -(16.0 * m2 * m2 + 8.0 * m2 * (qk1 + qk2) + 4.0 * m2 * mm2[:, 0, 0] + 8.0 * qk1 * qk2)[col] * g
+        + (4.0 * m2 - mm2) * s_of(a, b, k1k2)
+        + 2.0 * m2 * (s_of(a, c, qk1) + s_of(b, c, qk2))
+        + (8.0 * m2 - 8.0 * k1k2)[col] * (c[:, :, None] * c[:, None, :])
+        + 4.0 * qk1[col] * _sym(c, b)
+        + 4.0 * qk2[col] * _sym(c, a)
+    )
+    return h11 / (d1 * d1) + h22 / (d2 * d2) + 2.0 * h12 / (d1 * d2)
+
+
+def scalar_dsigma_ds1ds2_fb(
+    sqrt_s: FloatLike, s1: FloatLike, s2: FloatLike, M: float, g: float = 1.0, m: float = C.M_MU
+) -> np.ndarray:
+    """d sigma / ds1 ds2 [fb / GeV^4] of e+e- -> mu+ mu- S, summed over beam orientations.
+
+    sigma = 1/(2s) * 1/4 sum|M|^2 * dPhi_3, dPhi_3 = ds1 ds2 / (128 pi^3 s) after the three orientation
+    angles, 1/4 sum|M|^2 = (e^4 g_S^2 / (4 s^2)) (4 s / 3) T (same bookkeeping as xsec.mumuv_dsigma_ds1ds2_fb).
+    Zero outside the Dalitz region.
+    """
+    sqrt_s = np.asarray(sqrt_s, dtype=np.float64)
+    s = sqrt_s**2
+    lo, hi = xs.s2_limits(s, s1, m, M)
+    inside = (np.asarray(s2) >= lo) & (np.asarray(s2) <= hi) & (np.asarray(s1) >= (m + M) ** 2)
+    e4 = (4.0 * math.pi * C.ALPHA_EM) ** 2
+    msq = e4 * g * g / (4.0 * s * s) * (4.0 * s / 3.0) * scalar_trace_dalitz(s, s1, s2, M, m)
+    dsig = msq / (2.0 * s) / (128.0 * math.pi**3 * s) * C.GEV2_TO_FB
+    return np.where(inside, dsig, 0.0)
+
+
+# --------------------------------------------------------------------------
+# total cross section
+# --------------------------------------------------------------------------
+def _gauss_01(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.legendre.leggauss(n)
+    return 0.5 * (x + 1.0), 0.5 * w
+
+
+def _dalitz_quadrature(
+    dsigma: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    M: float,
+    sqrt_s: float,
+    n_outer: int,
+    n_inner: int,
+    m: float = C.M_MU,
+) -> float:
+    """int dsigma(sqrt_s, s1, s2) ds1 ds2 over the Dalitz region: the nested Gauss-Legendre scheme of
+    xsec._mumuv_xsec_one (log(s_i - m^2), cosine maps flattening the square-root edges)."""
+    s = sqrt_s**2
+    lo, hi = (m + M) ** 2 - m * m, (sqrt_s - m) ** 2 - m * m
+    t, wt = _gauss_01(n_outer)
+    xa, xb = math.log(lo), math.log(hi)
+    x = xa + (xb - xa) * 0.5 * (1.0 - np.cos(math.pi * t))
+    jx = (xb - xa) * 0.5 * math.pi * np.sin(math.pi * t)
+    u1 = np.exp(x)
+    s1 = u1 + m * m
+    a, b = xs.s2_limits(s, s1, m, M)
+    ya, yb = np.log(np.maximum(a - m * m, 1e-300)), np.log(b - m * m)
+    tt, wtt = _gauss_01(n_inner)
+    y = ya[:, None] + (yb - ya)[:, None] * 0.5 * (1.0 - np.cos(math.pi * tt))[None, :]
+    jy = (yb - ya)[:, None] * 0.5 * math.pi * np.sin(math.pi * tt)[None, :]
+    u2 = np.exp(y)
+    s1g = np.broadcast_to(s1[:, None], u2.shape)
+    # the raw density (not the masked one): quadrature nodes sit inside by construction, up to rounding
+    dsig = dsigma(np.full(u2.shape, sqrt_s), s1g, u2 + m * m)
+    integrand = dsig * u2 * jy * u1[:, None] * jx[:, None]
+    return float(np.sum(integrand * wtt[None, :] * wt[:, None]))
+
+
+def _dsigma_unmasked(sqrt_s: np.ndarray, s1: np.ndarray, s2: np.ndarray, M: float) -> np.ndarray:
+    s = sqrt_s**2
+    e4 = (4.0 * math.pi * C.ALPHA_EM) ** 2
+    msq = e4 / (4.0 * s * s) * (4.0 * s / 3.0) * scalar_trace_dalitz(s, s1, s2, M)
+    return msq / (2.0 * s) / (128.0 * math.pi**3 * s) * C.GEV2_TO_FB
+
+
+@lru_cache(maxsize=4096)
+def _scalar_xsec_cached(M: float, sqrt_s: float, n_outer: int, n_inner: int) -> float:
+    return _dalitz_quadrature(lambda rs, a, b: _dsigma_unmasked(rs, a, b, M), M, sqrt_s, n_outer, n_inner)
+
+
+def scalar_xsec_fb(
+    mass: FloatLike,
+    g: float = DEFAULT_COUPLING,
+    sqrt_s: float = C.SQRT_S_NOMINAL,
+    n_outer: int = 48,
+    n_inner: int = 24,
+) -> np.ndarray | float:
+    """sigma(e+e- -> mu+ mu- S) [fb], S on shell, before its decay; vectorised over ``mass``.
+
+    Same calling convention and quadrature as xsec.zprime_xsec_fb: tree level, muon mass kept,
+    no ISR; computed at g_S = 1 (cached per mass) and scaled by g_S^2 (exact power law).
+    Checked against helicity amplitudes + Monte Carlo phase space (tests/scalar_reference.py).
+    """
+    what = "scalar_xsec_fb"
+    if g is None or not np.isfinite(g):
+        raise ValueError(f"{what}: coupling g={g} must be finite")
+    M = _check_scalar_mass(mass, what, sqrt_s)
+    out = np.array([_scalar_xsec_cached(float(x), float(sqrt_s), n_outer, n_inner) for x in M.ravel()])
+    out = out.reshape(M.shape) * g * g
+    return float(out) if out.ndim == 0 else out
+
+
+# --------------------------------------------------------------------------
+# generator
+# --------------------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _scalar_wmax(M: float, sqrt_s: float, m: float) -> float:
+    """Maximum of dsigma/g from a fixed-seed pilot run (x 1.3 safety margin), as for the Z'."""
+    from samples.generator import signals as S  # lazy: signals imports this module for its registry
+
+    rng = np.random.default_rng(12345)
+    rs = np.full(20_000, sqrt_s)
+    s1, s2, gden = S.sample_mumuv_dalitz(rng, rs, M, m)
+    return 1.3 * float(np.max(scalar_dsigma_ds1ds2_fb(rs, s1, s2, M, 1.0, m) / gden))
+
+
+def generate_mumus(
+    rng: np.random.Generator, sqrt_s: np.ndarray, M: float, m: float = C.M_MU
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unweighted mu-(k1), mu+(k2), S(q) in the CMS (e- along +z) from the e+e- -> mu mu S matrix element.
+
+    The Z' strategy (signals.generate_mumuv): (s1, s2) from the multi-channel ~1/(s_i - m^2) density
+    and hit-or-miss on the orientation-averaged d sigma / ds1 ds2; the beam direction relative to the
+    event plane from the exact L_{mu nu} H^{mu nu}(n); a uniform azimuth about the beam.
+    """
+    from samples.generator import signals as S  # lazy: signals imports this module for its registry
+
+    n = sqrt_s.shape[0]
+    wmax = _scalar_wmax(float(M), round(float(np.mean(sqrt_s)), 2), float(m))  # cache per 10 MeV
+    s1o = np.empty(n)
+    s2o = np.empty(n)
+    todo = np.arange(n)
+    for _ in range(10_000):
+        if todo.size == 0:
+            break
+        s1, s2, gden = S.sample_mumuv_dalitz(rng, sqrt_s[todo], M, m)
+        w = scalar_dsigma_ds1ds2_fb(sqrt_s[todo], s1, s2, M, 1.0, m) / gden
+        ok = rng.uniform(size=todo.size) * wmax < w
+        s1o[todo[ok]], s2o[todo[ok]] = s1[ok], s2[ok]
+        todo = todo[~ok]
+    else:  # pragma: no cover - would need an efficiency ~ 0
+        raise RuntimeError("scalar generator: accept-reject did not converge; report this")
+    k1, k2, q = xs.dalitz_momenta(sqrt_s, s1o, s2o, m, M)
+    h = scalar_muon_tensor(k1, k2, q, m)
+    nb = S.sample_beam_direction(rng, h, sqrt_s**2)
+    # rotate the final state so that the beam direction nb becomes +z, then a random azimuth
+    R = np.einsum("nij,njk->nik", S._random_rotation_about_z(rng, n), np.swapaxes(lz.rotation_z_to(nb), 1, 2))
+    return tuple(lz.rotate(v, R) for v in (k1, k2, q))
+
+
+def gen_scalar_mumu(
+    n: int,
+    rng: np.random.Generator,
+    sqrt_s: np.ndarray | float,
+    mass: float,
+    coupling: float = DEFAULT_COUPLING,
+    **params: object,
+) -> TruthEvents:
+    """e+e- -> mu+ mu- S, S -> mu+ mu- (muonphilic scalar, coupling = g_S).
+
+    Particles per event: mu-, mu+ (primaries), S (pdg 54, final=False, c tau from Gamma(S -> mu mu)),
+    then mu-, mu+ from S (isotropic in the S rest frame: spin 0, no correlation with the production).
+    """
+    from samples.generator import signals as S  # lazy: signals imports this module for its registry
+
+    what = "signals.scalar_mumu"
+    rs = S._sqrt_s_array(n, sqrt_s)
+    M = float(_check_scalar_mass(mass, what, float(np.min(rs))))
+    g = _check_coupling(coupling, what)
+    unknown = {k: v for k, v in params.items() if v is not None and k not in ("mass2", "mass3")}
+    if unknown:  # c tau is not free: it follows from the width (set coupling instead)
+        raise ValueError(f"{what}: unknown parameter(s) {sorted(unknown)} (ctau follows from mass and coupling)")
+    k1, k2, q = generate_mumus(rng, rs, M)
+    ctau = 0.0 if g == 0 else float(scalar_ctau_cm(M, g))
+    d1, d2 = lz.decay_isotropic(rng, q, C.M_MU, C.M_MU)
+    ev = SlotEvents(n)
+    ev.add(13, k1)
+    ev.add(-13, k2)
+    i_s = ev.add(PDG_SCALAR, q, final=False, ctau=ctau)
+    ev.add(13, d1, mother=i_s)
+    ev.add(-13, d2, mother=i_s)
+    return ev.build(event=S._event_columns(n, mass=M, coupling=g, ctau=ctau))
+
+
+def xsec_scalar_mumu(mass: float, coupling: float = DEFAULT_COUPLING, **_: object) -> float:
+    """Registry cross section: sigma(e+e- -> mu mu S) x BF(S -> mu mu) [fb] (BF = 1)."""
+    return float(scalar_xsec_fb(mass, coupling) * scalar_branching_fractions(mass)["mumu"])
+
+
+def _table() -> None:
+    masses = np.array([0.3, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    sig_s = scalar_xsec_fb(masses, 0.01)
+    sig_z = xs.zprime_xsec_fb(masses, 0.01)
+    print(f"sqrt(s) = {C.SQRT_S_NOMINAL} GeV, g_S = g' = 0.01 (tree level, no ISR)")
+    print(f"{'M [GeV]':>8} {'sigma(mumuS) [fb]':>18} {'sigma(mumuZp) [fb]':>19} {'ratio':>7} {'ctau_S [cm]':>12}")
+    for i, mm in enumerate(masses):
+        print(
+            f"{mm:8.2f} {sig_s[i]:18.4g} {sig_z[i]:19.4g} {sig_s[i] / sig_z[i]:7.3f} {scalar_ctau_cm(mm, 0.01):12.3g}"
+        )
+
+
+if __name__ == "__main__":
+    _table()
