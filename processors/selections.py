@@ -21,6 +21,20 @@ DEG = np.pi / 180.0
 PID_FIELDS = {"muon": "muonID", "electron": "electronID", "pion": "pionID", "kaon": "kaonID"}
 
 
+# Systematic variations the muon searches share (assumptions in the spirit of the Belle II lepton-ID
+# tables and tracking studies; no published per-analysis numbers): per-muon ID efficiency uncertainty
+# below / above MUID_UNC_P_SPLIT, and the track momentum scale.
+MUID_REL_UNC_LOW_P = 0.02
+MUID_REL_UNC_HIGH_P = 0.01
+MUID_UNC_P_SPLIT = 1.0  # [GeV]
+MOMENTUM_SCALE_UNC = 1e-3
+
+
+def muon_id_rel_unc(p: np.ndarray) -> np.ndarray:
+    """Relative muon-ID efficiency uncertainty of muons of momentum ``p`` [GeV]."""
+    return MUID_REL_UNC_HIGH_P + (MUID_REL_UNC_LOW_P - MUID_REL_UNC_HIGH_P) * (np.asarray(p) < MUID_UNC_P_SPLIT)
+
+
 # ------------------------------------------------------------------ tracks
 def pid(tracks, kind: str, threshold: float):
     """Tracks whose ``<kind>ID`` likelihood ratio exceeds ``threshold``."""

@@ -56,7 +56,21 @@ def skim_two_leptons(cols: dict[str, np.ndarray], extra_e_max: float = 0.5) -> n
     return (nt >= 2) & (nt <= 3) & (mu >= 1) & (lep >= 2) & (extra < extra_e_max)
 
 
-SKIMS = {"two_leptons": skim_two_leptons}
+def skim_four_tracks(cols: dict[str, np.ndarray], extra_e_max: float = 1.0) -> np.ndarray:
+    """Data skim for the four-track searches (Z' -> mu mu): exactly 4 tracks, >= 2 muon-ID'd (> 0.5),
+    summed neutral ECL energy below ``extra_e_max`` GeV. Looser than the Z' -> mu mu selection and its
+    four-track-mass sideband."""
+    nt = cols["nTrack"]
+    mu = _event_sum(nt, cols["Track_muonID"] > 0.5)
+    extra = _event_sum(cols["nPhoton"], cols["Photon_E"])
+    return (nt == 4) & (mu >= 2) & (extra < extra_e_max)
+
+
+SKIMS = {"two_leptons": skim_two_leptons, "four_tracks": skim_four_tracks}
+
+# Resampled pseudo-data are built in memory: a component asking for more events than this is a recipe
+# mistake (a missing skim), refused before it exhausts the machine.
+MAX_RESAMPLED_EVENTS = 20_000_000
 
 
 def take_events(cols: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -146,7 +160,13 @@ def resample_component(
             f"pseudo-data: pool of {comp.process!r} ({comp.pool_files}) has negative or non-finite weights"
         )
     eff_skim = w.sum() / n_pool if n_pool else 0.0
-    n = int(rng.poisson(comp.xsec_fb * comp.filter_efficiency * eff_skim * lumi_fb))
+    mean = comp.xsec_fb * comp.filter_efficiency * eff_skim * lumi_fb
+    if mean > MAX_RESAMPLED_EVENTS:
+        raise ValueError(
+            f"pseudo-data: {comp.process!r} would need {mean:.3g} events at {lumi_fb:g} fb^-1 (skim {skim!r}), more "
+            f"than {MAX_RESAMPLED_EVENTS:.0e}; give the pseudo-data entry a tighter `skim:` (one of {', '.join(SKIMS)})"
+        )
+    n = int(rng.poisson(mean))
     if n and keep.size == 0:
         raise ValueError(f"pseudo-data: pool of {comp.process!r} has no event passing the skim")
     prob = None if np.all(w == 1) else w / w.sum()  # unweighted pools: the plain uniform draw

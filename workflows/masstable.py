@@ -102,25 +102,30 @@ def mass_table(run: RunOutput, spec: SearchSpec) -> list[dict[str, Any]]:
 
 
 def format_table(rows: list[dict[str, Any]], spec: SearchSpec) -> str:
+    """The per-mass table as text; a model column when the search declares several signal models."""
     if not rows or not isinstance(spec.stats, PeakScan):
         return ""
     axis = spec.stats.axis
     procs = sorted({p for r in rows for p in r["background_by_process"]})
+    several = len(spec.signals) > 1
+    model_head = f"{'model':>8s} " if several else ""
     head = (
-        f"{'M [GeV]':>8s} {'eff':>6s} {'sigma(' + axis + ')':>10s} {'window ' + axis:>18s} {'S':>9s} {'B':>10s}  "
-        + "  ".join(f"{p:>8s}" for p in procs)
+        f"{model_head}{'M [GeV]':>8s} {'eff':>6s} {'sigma(' + axis + ')':>12s} {'window ' + axis:>20s} {'S':>9s} "
+        f"{'B':>10s}  " + "  ".join(f"{p:>8s}" for p in procs)
     )
     lines = [
         f"per-mass table (signal at the catalog coupling; windows +-{spec.stats.summary_window_n_sigma:g} sigma; "
         "background fractions by process)",
         head,
     ]
-    for r in rows:
+    for r in sorted(rows, key=lambda r: (r.get("model", ""), r["mass"])):
         b = r["background_in_window"]
         fr = "  ".join(f"{(r['background_by_process'][p] / b if b > 0 else 0):>8.1%}" for p in procs)
         eff = f"{r['efficiency']:.3f}" if r["efficiency"] is not None else "-"
+        model = f"{r.get('model', ''):>8s} " if several else ""
+        window = f"{r['window_m2'][0]:.4g}..{r['window_m2'][1]:.4g}"
         lines.append(
-            f"{r['mass']:>8.3g} {eff:>6s} {r['sigma_m2']:>10.3f} "
-            f"{r['window_m2'][0]:>8.2f}..{r['window_m2'][1]:<8.2f} {r['signal_in_window']:>9.3g} {b:>10.4g}  {fr}"
+            f"{model}{r['mass']:>8.3g} {eff:>6s} {r['sigma_m2']:>12.4g} {window:>20s} "
+            f"{r['signal_in_window']:>9.3g} {b:>10.4g}  {fr}"
         )
     return "\n".join(lines)

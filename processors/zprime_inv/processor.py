@@ -44,6 +44,12 @@ from processors import kinematics as K
 from processors import selections as S
 from processors.base import Fill, HistSpec, Region, SearchProcessor, SearchResult, Variation
 from processors.rows import ToChunk, on_events
+from processors.selections import (  # systematic variations shared by the muon searches (assumptions)
+    MOMENTUM_SCALE_UNC,
+    MUID_REL_UNC_HIGH_P,
+    MUID_REL_UNC_LOW_P,
+    MUID_UNC_P_SPLIT,
+)
 from processors.zprime_inv.search import ZPrimeInvWorkingPoint
 from samples.constants import M_E, M_MU
 
@@ -53,11 +59,6 @@ M2_BINS = 1000  # 0.0815 GeV^2 bins: ~ 50 bins in a +-10 sigma window at low mas
 THETA_CMS_EDGES = np.radians(
     [0.0, 45.0, 70.0, 90.0, 110.0, 135.0, 180.0]
 )  # full range: a slow massive recoil in the barrel can point anywhere in the CMS
-# Systematic variations (assumptions, see the module doc).
-MUID_REL_UNC_LOW_P = 0.02
-MUID_REL_UNC_HIGH_P = 0.01
-MUID_UNC_P_SPLIT = 1.0  # [GeV]
-MOMENTUM_SCALE_UNC = 1e-3
 
 
 def _m2_axis(name: str = "m2_recoil") -> hist.axis.Regular:
