@@ -140,6 +140,8 @@ class PeakScan:
     # where the signal width is measured around the peak, in axis units (processors.resolution.peak_width):
     # a number, or a function of the mass for peaks that narrow or widen strongly across the scan
     width_half_range: float | Callable[[float], float] = 2.0
+    # None: a hypothesis per generated mass; a number: a scan in steps of that many signal widths
+    scan_step_sigma: float | None = None
 
     def half_range(self, mass: float) -> float:
         r = self.width_half_range

@@ -154,31 +154,44 @@ def test_resume_ignores_other_configuration(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_twenty_interrupts_all_stop_and_resume_gives_the_clean_histograms(tmp_path: Path) -> None:
-    """Ctrl-C (and SIGTERM) at 20 random moments of `b2dark run --resume` -- during start-up, the input
-    checks, the chunking or the processing --: every one stops the run with a non-zero status, the
-    finished chunks survive, and the last resume gives exactly the uninterrupted run's histograms."""
-    # ~450 chunks of 0.25 s: far more than 20 attempts of at most ~4 s each can finish, so every
-    # attempt is still running when its signal comes, however loaded the machine is
+    """Ctrl-C (and SIGTERM) at 20 random moments of `b2dark run --resume`: every one stops the run with a
+    non-zero status, the finished chunks survive, and the last resume gives exactly the uninterrupted
+    run's histograms. Half of the moments are random times after the start (start-up, input checks,
+    chunking, processing: wherever a loaded machine happens to be), half random times after the run has
+    computed a chunk (certainly the processing), so both kinds are covered however slow the machine is."""
+    # ~450 chunks of 0.25 s: far more than 20 attempts of at most a few seconds each can finish, so every
+    # attempt is still running when its signal comes
     fileset = make_fileset(tmp_path / "in", files_per_sample=2, n=1500)
     out = tmp_path / "out"
+    log = tmp_path / "chunks.log"
     rng = np.random.default_rng(20261203)
     stopped_at_safe_point = 0
     for attempt in range(20):
         sig = signal.SIGTERM if attempt % 4 == 3 else signal.SIGINT
+        n_logged = len(_chunks(log))
         proc = subprocess.Popen(_cmd(fileset, out, "--chunksize", "20", "--resume", "--keep-partial"),
-                                env=_env(B2_STANDIN_SLEEP="0.25"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
-        time.sleep(rng.uniform(0.0, 4.0))
+                                env=_env(B2_STANDIN_SLEEP="0.25", B2_STANDIN_LOG=str(log)), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+        if attempt % 2 == 0:
+            time.sleep(rng.uniform(0.0, 3.0))
+        else:
+            deadline = time.time() + 180
+            while len(_chunks(log)) <= n_logged and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 1.0))
         assert proc.poll() is None, f"attempt {attempt}: the run ended before its signal:\n{proc.communicate()[0]}"
         proc.send_signal(sig)
-        text = proc.communicate(timeout=90)[0]
+        text = proc.communicate(timeout=120)[0]
         assert proc.returncode != 0, f"attempt {attempt} ({sig.name}) was not stopped:\n{text}"
         assert not (out / outputs.HISTS_FILE).exists(), text
+        if attempt % 2 == 1:  # stopped during the processing: at a safe point, with the resume command
+            assert "the finished chunks are checkpointed" in text and "--resume" in text, text
         stopped_at_safe_point += "the finished chunks are checkpointed" in text
     n_partials = len(_partials(out))
     print(f"20 of 20 interrupts stopped the run; {stopped_at_safe_point} of them during the processing "
           f"(at a safe point), {n_partials} chunks checkpointed")  # fmt: skip
-    assert stopped_at_safe_point >= 5 and n_partials > 0  # the moments did reach the processing
+    assert stopped_at_safe_point >= 10 and n_partials > 0
 
     done = subprocess.run(_cmd(fileset, out, "--chunksize", "20", "--resume"), env=_env(), capture_output=True,
                           text=True, timeout=600)  # fmt: skip

@@ -130,6 +130,10 @@ SEARCH = SearchSpec(
         # the width is fitted within +-(15 MeV + 1 % of M) of the peak: the m_R resolution is 3 MeV at
         # 0.25 GeV and 30 MeV at 9 GeV, and the three other candidates of each event lie outside
         width_half_range=_width_half_range,
+        # a hypothesis every 3 signal widths between the generated masses (~330 per model): the paper steps
+        # by about one resolution; 3 keeps the scan within the make target's budget, and the +-5 sigma
+        # windows overlap, so a signal anywhere lies within 1.5 widths of a hypothesis
+        scan_step_sigma=3.0,
         xsec_label=r"$\sigma(e^+e^-\to\mu^+\mu^- Z')\times\mathcal{B}(Z'\to\mu^+\mu^-)$ [fb]",
     ),
     working_point=ZPrimeMuMuWorkingPoint,

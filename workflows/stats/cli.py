@@ -27,6 +27,16 @@ def _cl(text: str) -> float:
     return v
 
 
+def _step(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--step {text!r} is not a number") from None
+    if not (v == 0 or 0.25 <= v <= 20):
+        raise argparse.ArgumentTypeError(f"--step {text!r}: give 0 (generated masses only) or 0.25-20 widths")
+    return v
+
+
 def parser() -> argparse.ArgumentParser:
     from processors.registry import names
 
@@ -40,7 +50,15 @@ def parser() -> argparse.ArgumentParser:
         default="auto",
         help="peak scans: auto/asymptotic/toys/exact; counting plans: bayesian or cls (default: declared)",
     )
-    p.add_argument("--masses", type=float, nargs="+", help="mass hypotheses [GeV] (default: generated masses)")
+    p.add_argument("--masses", type=float, nargs="+", help="mass hypotheses [GeV] (default: the declared scan)")
+    p.add_argument(
+        "--step",
+        type=_step,
+        default=None,
+        metavar="SIGMAS",
+        help="peak scans: a hypothesis every SIGMAS signal widths (0: the generated masses only; "
+        "default: the search's declaration)",
+    )
     p.add_argument("--processes", type=int, default=None, help="parallel processes (default: CPU count)")
     p.add_argument("--postfit-mass", type=float, default=None, help="mass for the pulls/post-fit plots")
     p.add_argument("--no-progress", action="store_true")
@@ -98,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cl = args.cl if args.cl is not None else spec.cl
     opts = StatsOptions(cl=cl, method=args.method, masses=args.masses, processes=args.processes,
-                        progress=not args.no_progress, postfit_mass=args.postfit_mass)  # fmt: skip
+                        progress=not args.no_progress, postfit_mass=args.postfit_mass,
+                        scan_step_sigma=args.step)  # fmt: skip
     try:
         result = plans.implementation(spec)(run, spec, opts)
     except (KeyError, ValueError) as err:
@@ -124,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = f"{spec.name}: {len(rows)} hypotheses, CL {cl}, methods {methods}"
     if sig:
         summary += (
-            f"; max local Z = {sig['z_local']:.2f} at M = {sig['mass_max']:g} GeV "
+            f"; max local Z = {sig['z_local']:.2f} at M = {sig['mass_max']:g} GeV"
+            + (f" ({sig['model']})" if len(spec.signals) > 1 and "model" in sig else "")
+            + " "
             f"(global Z: {sig['z_global_gv']:.2f} Gross-Vitells, "
             f"{sig['z_global_neff'] if sig['z_global_neff'] is not None else float('nan'):.2f} N_eff)"
         )

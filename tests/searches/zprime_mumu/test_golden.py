@@ -33,7 +33,20 @@ def golden_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert rc == 0
     assert (
-        cli.main(["limits", "zprime-mumu", "--input", str(out), "--processes", "1", "--no-progress", "--no-hepdata"])
+        cli.main(
+            [
+                "limits",
+                "zprime-mumu",
+                "--input",
+                str(out),
+                "--processes",
+                "1",
+                "--no-progress",
+                "--no-hepdata",
+                "--step",
+                "0",
+            ]
+        )
         == 0
     )
     return out

@@ -95,6 +95,7 @@ class StatsOptions:
     progress: bool = True
     ntoys: int = 2000
     postfit_mass: float | None = None  # peak scans: the mass of the pulls / post-fit plots
+    scan_step_sigma: float | None = None  # peak scans: override the plan's step (0: the generated masses only)
 
 
 @dataclass

@@ -60,14 +60,41 @@ class MassPoint:
     hypothesis: Hypothesis | None = None
 
 
-def _signal_stats(h2: hist.Hist, m2_axis: str, peak: float, half_range: float) -> tuple[float, float]:
-    """(width on the peak axis, total yield) of a signal template; the width is the shared definition
-    of the run summary (processors.resolution.peak_width)."""
+def _signal_stats(
+    h2: hist.Hist, m2_axis: str, peak: float, half_range: float, n_sigma: float
+) -> tuple[float, float, float]:
+    """(width on the peak axis, total yield, yield within +-n_sigma widths of the peak) of a signal
+    template; the width is the shared definition of the run summary (processors.resolution.peak_width).
+    The in-window yield is what an interpolated (Gaussian) signal carries: entries far from the peak
+    (radiative tails, wrong-pairing candidates) belong to no Gaussian."""
     proj = h2.project(m2_axis) if len(h2.axes) > 1 else h2
-    tot = float(np.clip(proj.values(), 0, None).sum())
+    vals = np.clip(proj.values(), 0, None)
+    tot = float(vals.sum())
     if tot <= 0:
-        return np.nan, 0.0
-    return peak_width(proj, peak, half_range)[0], tot
+        return np.nan, 0.0, 0.0
+    width = peak_width(proj, peak, half_range)[0]
+    inside = np.abs(proj.axes[0].centers - peak) <= n_sigma * width
+    return width, tot, float(vals[inside].sum())
+
+
+def scan_masses(
+    gen_m: np.ndarray, widths: np.ndarray, to_axis: Callable[[float], float], step_sigma: float
+) -> np.ndarray:
+    """Hypotheses from the lowest to the highest generated mass, one every ``step_sigma`` signal widths
+    (the width on the peak axis interpolated in M and turned into a mass width with d(axis)/dM), the
+    generated masses included (a scan point closer than step_sigma/4 widths to one is dropped)."""
+    order = np.argsort(gen_m)
+    gm, gw = np.asarray(gen_m, float)[order], np.asarray(widths, float)[order]
+
+    def sigma_mass(m: float) -> float:
+        slope = abs(to_axis(m + 5e-4) - to_axis(m - 5e-4)) / 1e-3
+        return float(np.interp(m, gm, gw)) / max(slope, 1e-12)
+
+    steps = [float(gm[0])]
+    while steps[-1] + step_sigma * sigma_mass(steps[-1]) < gm[-1]:
+        steps.append(steps[-1] + step_sigma * sigma_mass(steps[-1]))
+    keep = [m for m in steps if np.min(np.abs(gm - m)) > 0.25 * step_sigma * sigma_mass(m)]
+    return np.unique(np.concatenate([gm, np.asarray(keep, float)]))
 
 
 def template_points(
@@ -86,6 +113,7 @@ def template_points(
     signal_names: Sequence[str] | None = None,
     model: str = "signal",
     width_half_range: float | Callable[[float], float] = 2.0,
+    scan_step_sigma: float | None = None,
 ) -> list[MassPoint]:
     """Workspaces per mass from a processor hist with "sample" (and "syst") axes.
 
@@ -97,7 +125,9 @@ def template_points(
     search's declared ones (default: lumi, signal_eff, background staterror, every shape variation).
     A requested mass outside the generated masses whose signal was selected raises
     HypothesisRangeError. The signal width is measured within +-`width_half_range` (axis units; a
-    number or a function of the mass) of the peak, as in the run summary."""
+    number or a function of the mass) of the peak, as in the run summary. Without ``masses`` the
+    hypotheses are the generated masses, or with ``scan_step_sigma`` a scan over their range in steps
+    of that many signal widths (:func:`scan_masses`)."""
     names = list(template.axes["sample"])
     sig = {k: m for k, m in samples.items() if m.get("is_signal") and k in names and m.get("mass")
            and (signal_names is None or k in signal_names)}  # fmt: skip
@@ -119,6 +149,7 @@ def template_points(
                 m2_axis,
                 to_axis(float(sig[k]["mass"])),
                 half(float(sig[k]["mass"])),
+                n_sigma,
             )
             for k in gen
         ]
@@ -150,6 +181,8 @@ def template_points(
                 f"(filled: {sorted(filled)}): fill them in the processor or drop them from the declaration"
             )
     usable = gen_m[ok]
+    if masses is None and scan_step_sigma is not None and ok.sum() >= 2:
+        masses = scan_masses(usable, st[ok, 0], to_axis, scan_step_sigma).tolist()
     if masses is not None:
         bad = [m for m in masses if not usable.size or m < usable.min() - 1e-9 or m > usable.max() + 1e-9]
         if bad:
@@ -169,7 +202,7 @@ def template_points(
         else:
             width = float(np.interp(mass, gen_m[ok], st[ok, 0]))
             sh = _gaussian_signal(
-                per_fb[gen[i_near]], to_axis(mass), width, float(np.interp(mass, gen_m[ok], st[ok, 1])), m2_axis
+                per_fb[gen[i_near]], to_axis(mass), width, float(np.interp(mass, gen_m[ok], st[ok, 2])), m2_axis
             )
         if not np.isfinite(width):
             warnings.warn(f"{model} mass {mass:g} GeV: sample {gen[i_near]!r} selected no signal event; dropped",
@@ -292,6 +325,7 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
     sigs = signal_samples(spec, run_output.samples, template.axes["sample"])
     models = {m.name: m for m in spec.signals}
     points: list[MassPoint] = []
+    step = plan.scan_step_sigma if opts.scan_step_sigma is None else (opts.scan_step_sigma or None)
     for model in spec.signals:
         names = [s for s, (m, _) in sigs.items() if m.name == model.name]
         if not names:
@@ -299,16 +333,19 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
         points += template_points(template, run_output.samples, opts.masses, plan.n_sigma, plan.axis,
                                   plan.observable, rebin=plan.rebin, min_neff=plan.min_neff,
                                   max_bins=plan.max_bins, systematics=spec.systematics, signal_names=names,
-                                  model=model.name, width_half_range=plan.width_half_range)  # fmt: skip
+                                  model=model.name, width_half_range=plan.width_half_range,
+                                  scan_step_sigma=step)  # fmt: skip
     if not points:
         raise ValueError(f"{spec.name}: no hypothesis to fit (no signal sample with selected events)")
     raw = run_limits(points, opts.cl, opts.method, opts.processes, progress=opts.progress)
     rows = [to_limit_row(p, r) for p, r in zip(points, raw, strict=True)]
     add_couplings(rows, models)
-    # independent hypotheses ~ one per +-2 sigma of mass resolution (axis resolution / d(axis)/dM)
+    # the look-elsewhere effect over the first model's scan (each model is its own search): independent
+    # hypotheses ~ one per +-2 sigma of mass resolution (axis resolution / d(axis)/dM)
     obs = plan.observable
-    halfwidth = [2.0 * p.extra["resolution_m2"] * 1e-3 / abs(obs(p.mass + 5e-4) - obs(p.mass - 5e-4)) for p in points]
-    sig = significance.scan_significance([r.mass for r in rows], [r.z_local for r in rows], halfwidth)
+    first = [(p, r) for p, r in zip(points, rows, strict=True) if r.hypothesis.model == rows[0].hypothesis.model]
+    halfwidth = [2.0 * p.extra["resolution_m2"] * 1e-3 / abs(obs(p.mass + 5e-4) - obs(p.mass - 5e-4)) for p, _ in first]
+    sig = significance.scan_significance([r.mass for _, r in first], [r.z_local for _, r in first], halfwidth)
     masses = np.array([p.mass for p in points])
     target = opts.postfit_mass if opts.postfit_mass is not None else float(masses[len(masses) // 2])
     chosen = points[int(np.argmin(np.abs(masses - target)))]
@@ -317,5 +354,8 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
         workspaces={f"{spec.name}_{r.hypothesis.model + '_' if len(models) > 1 else ''}{r.hypothesis.tag}": p.workspace
                     for p, r in zip(points, rows, strict=True)},
         postfit=(f"{spec.name}_m{chosen.mass:.4g}", chosen.workspace),
-        significance=sig.as_dict(),
+        significance={"model": rows[0].hypothesis.model, **sig.as_dict()},
+        notes=[f"{m}: {sum(r.hypothesis.model == m for r in rows)} hypotheses "
+               f"({sum(r.interpolated for r in rows if r.hypothesis.model == m)} between generated masses)"
+               for m in dict.fromkeys(r.hypothesis.model for r in rows)],
     )  # fmt: skip
