@@ -39,9 +39,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The tests and benchmarks also need ROOT (the PyPI `root` package) for the cross-checks against
-# RDataFrame / RooStats: installed here, never a runtime dependency of b2dark.
+# RDataFrame / RooStats, and torch (CPU) for the training tests (tests/test_punzi.py): installed here,
+# never runtime dependencies of b2dark.
 $(TESTSTAMP): $(STAMP)
-	$(BIN)/python -m pip install -e ".[dev,bench]"
+	$(BIN)/python -m pip install -e ".[dev,bench,train]"
 	@touch $(TESTSTAMP)
 
 samples: $(STAMP)

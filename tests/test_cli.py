@@ -17,17 +17,17 @@ from workflows import cli, outputs
 
 
 def test_help_is_light() -> None:
-    """`b2dark --help` must not import coffea/dask/pyhf (subcommands are imported lazily)."""
+    """`b2dark --help` must not import coffea/dask/pyhf/torch (subcommands are imported lazily)."""
     code = (
         "import sys; from workflows import cli\n"
         "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('coffea', 'dask', 'pyhf', 'distributed', 'matplotlib') if m in sys.modules]\n"
+        "heavy = [m for m in ('coffea', 'dask', 'pyhf', 'distributed', 'matplotlib', 'torch') if m in sys.modules]\n"
         "print('HEAVY', heavy)"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "HEAVY []" in res.stdout
-    for sub in ("generate", "run", "limits", "inspect"):
+    for sub in ("generate", "run", "limits", "train", "inspect"):
         assert sub in res.stdout
 
 

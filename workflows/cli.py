@@ -1,4 +1,4 @@
-"""`b2dark` command line: searches | samples | generate | run | limits | inspect.
+"""`b2dark` command line: searches | samples | generate | run | limits | train | inspect.
 
 Subcommand modules are imported only when used, so `b2dark --help` does not pay
 for coffea/dask/pyhf imports.
@@ -115,7 +115,7 @@ def _inspect_parser(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="b2dark", description="Belle II dark-sector searches with coffea + dask")
-    sub = parser.add_subparsers(dest="command", metavar="{searches,samples,generate,run,limits,inspect}")
+    sub = parser.add_subparsers(dest="command", metavar="{searches,samples,generate,run,limits,train,inspect}")
     _searches_parser(sub)
     _samples_parser(sub)
     sub.add_parser(
@@ -124,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     _run_parser(sub)
     sub.add_parser(
         "limits", help="statistics stage: limits from a run output (see `b2dark limits --help`)", add_help=False
+    )
+    sub.add_parser(
+        "train",
+        help="train the Punzi-loss (or cross-entropy) networks of a search on a run output (`b2dark train --help`)",
+        add_help=False,
     )
     _inspect_parser(sub)
     return parser
@@ -208,7 +213,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # generate / limits own their argument parsing (their --help included).
+    # generate / limits / train own their argument parsing (their --help included).
     if argv and argv[0] == "generate":
         from samples.cli import main as generate_main
 
@@ -217,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         from workflows.stats.cli import main as limits_main
 
         return int(limits_main(argv[1:]) or 0)
+    if argv and argv[0] == "train":
+        from workflows.train.cli import main as train_main  # torch is imported only when training starts
+
+        return int(train_main(argv[1:]) or 0)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
