@@ -24,7 +24,7 @@ Loader errors name the catalog file, the sample and the key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -66,7 +66,7 @@ class FileEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str
     events: int = Field(ge=0)
-    format: str = "root"
+    format: Literal["root", "parquet"] = "root"
 
 
 class SampleEntry(BaseModel):
@@ -132,9 +132,11 @@ class Catalog(BaseModel):
 
     # ------------------------------------------------------------ filesets
     def to_fileset(
-        self, lumi_fb: float | None = None, samples: list[str] | None = None, fmt: str = "root"
+        self, lumi_fb: float | None = None, samples: list[str] | None = None, fmt: str | None = None
     ) -> dict[str, dict[str, Any]]:
-        """coffea fileset {sample: {"files": {path: "events"}, "metadata": {...}}} (keys: FILESET_METADATA_KEYS)."""
+        """coffea fileset {sample: {"files": {path: "events"}, "format": fmt, "metadata": {...}}} (metadata keys:
+        FILESET_METADATA_KEYS). ``fmt`` None takes each sample's ROOT files, or its Parquet files when it has
+        no ROOT ones; "format" says which (coffea ignores the key; the run driver picks the Runner by it)."""
         names = samples if samples is not None else list(self.samples)
         lumi_mc = lumi_fb if lumi_fb is not None else self.lumi_fb
         out: dict[str, dict[str, Any]] = {}
@@ -142,15 +144,17 @@ class Catalog(BaseModel):
             if name not in self.samples:
                 raise CatalogError(f"sample {name!r} is not in the catalog; known: {', '.join(self.samples)}")
             s = self.samples[name]
-            files = [f for f in s.files if f.format == fmt]
+            held = [f.format for f in s.files]
+            want = fmt if fmt is not None else ("root" if "root" in held or not held else held[0])
+            files = [f for f in s.files if f.format == want]
             if not files:
-                raise CatalogError(f"sample {name!r}: no {fmt} files in the catalog entry 'files'")
+                raise CatalogError(f"sample {name!r}: no {want} files in the catalog entry 'files'")
             if not s.is_data and lumi_mc is None:
                 raise CatalogError(
                     f"sample {name!r}: MC needs a luminosity to normalise to; "
                     "pass lumi_fb= or set 'lumi_fb' in the catalog"
                 )
-            tree = "events" if fmt == "root" else None
+            tree = "events" if want == "root" else None
             meta = {
                 "sample": name,
                 "process": s.process,
@@ -169,7 +173,7 @@ class Catalog(BaseModel):
                 "injected_signal": s.injected_signal,
                 "file_events": {self.resolve(f.path): f.events for f in files},
             }
-            out[name] = {"files": {self.resolve(f.path): tree for f in files}, "metadata": meta}
+            out[name] = {"files": {self.resolve(f.path): tree for f in files}, "format": want, "metadata": meta}
         return out
 
     def weight(self, sample: str, lumi_fb: float | None = None) -> float:

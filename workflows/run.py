@@ -22,7 +22,7 @@ from typing import Any
 from processors.registry import import_object
 from processors.spec import SearchSpec, WorkingPoint
 from workflows import checkpoint, inputcheck, interrupt, masstable, outputs, provenance
-from workflows.fileset import Selection, load_fileset, select_samples
+from workflows.fileset import Selection, load_fileset, run_format, select_samples
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -167,6 +167,7 @@ def run(cfg: RunConfig) -> RunResult:
             fileset = selection.fileset
             if not fileset:
                 raise ValueError(f"{cfg.samples}: no sample of search {search.name!r} in the catalog")
+            input_format = run_format(fileset, cfg.samples)
             print(_selection_line(search, selection))
             checks = inputcheck.check_fileset(fileset, required_branches(proc, fileset))
             expected, problems = inputcheck.account(fileset, checks)
@@ -205,13 +206,14 @@ def run(cfg: RunConfig) -> RunResult:
                     skipbadfiles=False,  # bad files were found above; anything else must stop the run
                     checkpointer=checkpoint.ChunkCheckpointer(partial_dir),
                     metadata_cache=metadata_cache,
+                    format=input_format,
                 )
 
             with timer("chunking"):
                 chunks = make_chunks(runner_factory, good, opts)
             print(
                 f"[b2dark] {len(chunks)} chunks over {sum(len(e['files']) for e in good.values())} files, "
-                f"executor {opts.executor}"
+                f"executor {opts.executor}" + (f", {input_format} input" if input_format != "root" else "")
             )
             interrupt.check()
             in_workers = interrupt.workers_compute() if opts.executor != "iterative" else contextlib.nullcontext()
@@ -243,6 +245,7 @@ def run(cfg: RunConfig) -> RunResult:
                 "schema": f"{schema.__module__}:{schema.__qualname__}",
                 "working_point": wp.model_dump(mode="json") if wp is not None else None,
                 "data_sample": selection.data,
+                "input_format": input_format,
             },
             selection={
                 "backgrounds": selection.backgrounds,
