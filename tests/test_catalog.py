@@ -47,7 +47,8 @@ def test_to_fileset_metadata_and_weight(tmp_path: Path) -> None:
         "lumi_fb": 79.7,
         "samples": {
             "mumu": entry(),
-            "sig": entry(process="zprime_inv", is_signal=True, params={"mass": 1.0, "coupling": 0.01}, xsec_fb=5.0),
+            "sig": entry(process="zprime_inv", is_signal=True, params={"mass": 1.0, "coupling": 0.01}, xsec_fb=5.0,
+                         files=[{"path": "sig.root", "events": 100}]),
             "data": {
                 "process": "data", "is_data": True, "n_generated": 7, "n_events": 7, "filter_efficiency": 1.0,
                 "files": [{"path": "data.root", "events": 7}], "lumi_fb": 79.7, "seed": 3,
@@ -79,6 +80,8 @@ def test_to_fileset_metadata_and_weight(tmp_path: Path) -> None:
         ({"n_generated": None}, r"sample 'mumu': key 'n_generated'"),
         ({"xsec_fb": None}, r"sample 'mumu'.*MC samples need 'xsec_fb'"),
         ({"filter_efficiency": 1.5}, r"sample 'mumu': key 'filter_efficiency'"),
+        ({"filter_efficiency": 0.0}, r"sample 'mumu': 'filter_efficiency' is 0: it is the fraction of generated"),
+        ({"xsec_fb": -1.0}, r"sample 'mumu': key 'xsec_fb': Input should be greater than or equal to 0$"),
         ({"params": {"mass": -1.0}}, r"sample 'mumu': key 'params.mass'"),
         ({"bogus": 1}, r"sample 'mumu': key 'bogus'"),
         ({"n_events": 50}, r"files hold 100 events but n_events is 50"),

@@ -22,7 +22,7 @@ from typing import Any
 from processors.registry import import_object
 from processors.spec import SearchSpec, WorkingPoint
 from workflows import checkpoint, inputcheck, interrupt, masstable, outputs, provenance
-from workflows.fileset import Selection, load_fileset, run_format, select_samples
+from workflows.fileset import SampleSelectionError, Selection, load_fileset, run_format, select_samples
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,6 +151,7 @@ def run(cfg: RunConfig) -> RunResult:
     timer = StageTimer()
     search = cfg.search
     lumi = cfg.lumi_fb if cfg.lumi_fb is not None else search.lumi.fb
+    lumi_given = cfg.lumi_fb is not None  # --lumi (else the declaration's)
     cfg.lumi_fb = lumi
     proc_spec = search.processor
     proc_cls = import_object(proc_spec)
@@ -168,6 +169,7 @@ def run(cfg: RunConfig) -> RunResult:
             if not fileset:
                 raise ValueError(f"{cfg.samples}: no sample of search {search.name!r} in the catalog")
             input_format = run_format(fileset, cfg.samples)
+            check_data_lumi(selection, lumi, cfg.samples, explicit=lumi_given)
             print(_selection_line(search, selection))
             checks = inputcheck.check_fileset(fileset, required_branches(proc, fileset))
             expected, problems = inputcheck.account(fileset, checks)
@@ -310,6 +312,24 @@ def run(cfg: RunConfig) -> RunResult:
     if not cfg.keep_partial:
         checkpoint.cleanup(out_dir)
     return result
+
+
+LUMI_RTOL = 1e-6
+
+
+def check_data_lumi(selection: Selection, lumi_fb: float, catalog: Path | str, explicit: bool = False) -> None:
+    """Pseudo-data at one luminosity fitted against MC normalised to another is a wrong result, not a warning."""
+    if selection.data is None:
+        return
+    data_lumi = (selection.fileset[selection.data].get("metadata") or {}).get("lumi_fb")
+    if data_lumi is None or abs(float(data_lumi) - lumi_fb) <= LUMI_RTOL * max(abs(lumi_fb), 1.0):
+        return
+    source = "--lumi" if explicit else "the search's declared luminosity"
+    raise SampleSelectionError(
+        f"{catalog}: data sample {selection.data!r} has lumi_fb {float(data_lumi):g} fb^-1 but MC would be normalised "
+        f"to {lumi_fb:g} fb^-1 ({source}); rerun with --lumi {float(data_lumi):g} to normalise MC to the data, or "
+        "choose data of that luminosity (--data, `b2dark searches` lists them)"
+    )
 
 
 def _selection_line(spec: SearchSpec, sel: Selection) -> str:

@@ -96,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{', '.join(run.provenance.get('selection', {}).get('missing', []))}); make the samples and rerun "
               f"`b2dark run {spec.name}`", file=sys.stderr)  # fmt: skip
         return 2
+    for name, meta in run.samples.items():  # runs made before `b2dark run` refused this
+        data_lumi = meta.get("lumi_fb") if meta.get("is_data") else None
+        if data_lumi is not None and run.lumi_fb and abs(float(data_lumi) - float(run.lumi_fb)) > 1e-6 * run.lumi_fb:
+            print(f"b2dark limits: error: {args.input}: data sample {name!r} has lumi_fb {float(data_lumi):g} fb^-1 "
+                  f"but the MC was normalised to {float(run.lumi_fb):g} fb^-1; rerun `b2dark run {spec.name} --lumi "
+                  f"{float(data_lumi):g}`", file=sys.stderr)  # fmt: skip
+            return 2
     cl = args.cl if args.cl is not None else spec.cl
     opts = StatsOptions(cl=cl, method=args.method, masses=args.masses, processes=args.processes,
                         progress=not args.no_progress, postfit_mass=args.postfit_mass)  # fmt: skip
