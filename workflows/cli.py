@@ -294,12 +294,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from samples.catalog import CatalogError
     from workflows.fileset import SampleSelectionError
     from workflows.inputcheck import BadInputError
+    from workflows.outputs import OutputFolderError
     from workflows.run import AccountingError
     from workflows.runoptions import RunOptionsError
     from workflows.workingpoint import WorkingPointError
 
     return (BadInputError, FileNotFoundError, RunOptionsError, AccountingError, SampleSelectionError,
-            WorkingPointError, CatalogError, UnknownSearchError, InspectError)  # fmt: skip
+            WorkingPointError, CatalogError, UnknownSearchError, InspectError, OutputFolderError)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import sys
 import time
 import zlib
@@ -145,6 +146,25 @@ def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any,
 
 
 def run(cfg: RunConfig) -> RunResult:
+    """Run a search into ``cfg.output``: the run holds the folder's lock, writes into DIR/.staging/ and
+    moves its files into DIR only when it is complete, so a failed or interrupted run keeps the previous
+    results and a concurrent run into DIR is refused (workflows.outputs)."""
+    out_dir = Path(cfg.output)
+    with outputs.lock_output(out_dir):
+        stage = outputs.staging(out_dir)
+        try:
+            result = _run(cfg, out_dir, stage)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        outputs.commit(stage, out_dir)
+    print(result.summary)
+    if not cfg.keep_partial:
+        checkpoint.cleanup(out_dir)
+    return result
+
+
+def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
     from coffea import processor
 
     opts = cfg.options
@@ -158,7 +178,6 @@ def run(cfg: RunConfig) -> RunResult:
     schema = getattr(proc_cls, "schema", None) or import_object("processors.schema:B2Schema")
     wp = cfg.working_point if cfg.working_point is not None else search.working_point()
     proc = proc_cls(lumi_fb=lumi, unblind=cfg.unblind, working_point=wp)
-    out_dir = Path(cfg.output)
 
     # Ctrl-C / SIGTERM from the input checks to the end of the processing stop at a safe point
     # (workflows.interrupt): the finished chunks stay checkpointed, `--resume` goes on from them.
@@ -180,11 +199,7 @@ def run(cfg: RunConfig) -> RunResult:
                 print(f"[b2dark] SKIPPED {p.path} ({p.sample}): {p.reason}: {p.detail}; {p.events_lost} events lost")
             if not good:
                 raise inputcheck.BadInputError(problems)
-        # Only now that the inputs are usable: a run that stops on a bad catalog or file (or is
-        # interrupted) keeps the previous results; from here on the folder holds this run's or none.
         interrupt.check()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        outputs.clear(out_dir)
 
         rhash = run_hash(cfg, proc_spec, fileset, opts, code_digest(proc_cls), wp)
         partial_dir, n_before = checkpoint.prepare(out_dir, rhash, cfg.resume)
@@ -279,7 +294,7 @@ def run(cfg: RunConfig) -> RunResult:
         )
         files = outputs.save(
             out,
-            out_dir,
+            stage,
             search=search.name,
             lumi_fb=lumi,
             samples=samples_meta,
@@ -288,15 +303,15 @@ def run(cfg: RunConfig) -> RunResult:
         )
 
     result = RunResult(out_dir, out, expected, dict(processed), problems, timer.timings, provenance=prov)
-    saved = outputs.load(out_dir)  # what users and the stats stage see: the tables and plots read it too
+    saved = outputs.load(stage)  # what users and the stats stage see: the tables and plots read it too
     rows = masstable.mass_table(saved, search)
-    outputs.write_json_atomic(out_dir / "masstable.json", rows)
+    outputs.write_json_atomic(stage / "masstable.json", rows)
     if cfg.plots:
         with timer("plots"):
             try:
                 from workflows import plots
 
-                made = plots.make_all(saved, out_dir / "plots", search, rows)
+                made = plots.make_all(saved, stage / "plots", search, rows)
                 print(f"[b2dark] {len(made)} plots in {out_dir / 'plots'}")
             except Exception as e:  # outputs are saved; a plotting bug must not lose them, but it is reported
                 print(
@@ -306,11 +321,8 @@ def run(cfg: RunConfig) -> RunResult:
     # Timings of the late stages go in as well (the file is rewritten atomically).
     prov["timings_s"] = timer.timings
     outputs.write_json_atomic(files["provenance"], outputs._jsonable(prov))
-    result.summary = summary(result, accounting, files, masstable.format_table(rows, search))
-    (out_dir / "summary.txt").write_text(result.summary + "\n")
-    print(result.summary)
-    if not cfg.keep_partial:
-        checkpoint.cleanup(out_dir)
+    result.summary = summary(result, accounting, files, masstable.format_table(rows, search), stage)
+    (stage / "summary.txt").write_text(result.summary + "\n")
     return result
 
 
@@ -435,7 +447,10 @@ def check_accounting(
     return {"per_sample": per_sample, "total": tot, "line": line}
 
 
-def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path], table: str = "") -> str:
+def summary(
+    result: RunResult, accounting: dict[str, Any], files: dict[str, Path], table: str = "", written: Path | None = None
+) -> str:
+    """The run summary; ``written``: the folder the files are in now (the staging folder before the commit)."""
     cfs = outputs.normalize_cutflows(result.output.get("cutflow", {}))
     lines = ["", "== b2dark run summary", f"{'sample':<32s} {'processed':>10s} {'selected':>9s} {'yield':>12s}"]
     for s in sorted(result.expected):
@@ -455,6 +470,7 @@ def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path
     prov_sel = (result.provenance or {}).get("selection") or {}
     if prov_sel.get("missing"):
         lines.append(f"PARTIAL run: the catalog lacks {', '.join(prov_sel['missing'])}; `b2dark limits` refuses it")
-    names = sorted(p.name for p in files.values()) + (["plots/"] if (result.output_dir / "plots").is_dir() else [])
+    plots_made = ((written or result.output_dir) / "plots").is_dir()
+    names = sorted(p.name for p in files.values()) + (["plots/"] if plots_made else [])
     lines.append(f"outputs: {result.output_dir.resolve()}  ({', '.join(names)})")
     return "\n".join(lines)

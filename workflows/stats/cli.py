@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = result.rows
 
     out = args.input / "limits"
+    before = outputs.snapshot(out)  # what is there now: only what this call writes joins the manifest
     for name, ws in result.workspaces.items():
         save_workspace(ws, out / "workspaces" / f"{name}.json")
     extra = {"cl": cl, "significance": result.significance, "lumi_fb": run.lumi_fb, "blinded": run.blinded,
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(global Z: {sig['z_global_gv']:.2f} Gross-Vitells, "
             f"{sig['z_global_neff'] if sig['z_global_neff'] is not None else float('nan'):.2f} N_eff)"
         )
+    outputs.record_limits_files(args.input, before)
     print(summary)
     for note in result.notes:
         print(f"  {note}")
