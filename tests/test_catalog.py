@@ -223,3 +223,28 @@ def test_cli_pseudodata_resampled_from_mc_with_skim(toy_processes, tmp_path: Pat
     data = io.read_root(out / "data.root")
     assert skim_two_leptons(data).all()
     assert "MCParticle_pdg" not in data
+
+
+def test_generate_refuses_to_replace_a_sample_defined_differently(
+    toy_processes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--process", "toy_inv", "--n", "300", "--param", "mass=2.5", "--out", str(tmp_path), "--jobs", "1",
+            "--no-progress", "--lumi-fb", "79.7"]  # fmt: skip
+    assert cli.main([*base, "--param", "coupling=0.01"]) == 0
+    first = (tmp_path / "toy_inv_m2p5.root").read_bytes()
+    capsys.readouterr()
+    assert cli.main([*base, "--param", "coupling=0.02"]) == 2  # same name, another coupling
+    assert capsys.readouterr().err == (
+        f"b2dark generate: error: sample 'toy_inv_m2p5' in {tmp_path / 'catalog.yaml'} was made from another "
+        "definition; --replace regenerates it (or give the new sample another name)\n"
+    )
+    assert (tmp_path / "toy_inv_m2p5.root").read_bytes() == first
+    assert cat.load_catalog(tmp_path / "catalog.yaml").samples["toy_inv_m2p5"].params.coupling == 0.01
+    # An entry with no recorded definition (written by hand) is not replaced silently either.
+    c = cat.load_catalog(tmp_path / "catalog.yaml")
+    c.samples["toy_inv_m2p5"].digest = None
+    c.save(tmp_path / "catalog.yaml")
+    assert cli.main([*base, "--param", "coupling=0.01"]) == 2
+    assert "was made with no recorded definition; --replace regenerates it" in capsys.readouterr().err
+    assert cli.main([*base, "--param", "coupling=0.02", "--replace"]) == 0
+    assert cat.load_catalog(tmp_path / "catalog.yaml").samples["toy_inv_m2p5"].params.coupling == 0.02

@@ -458,6 +458,12 @@ def summary(
         sel_raw = cf["raw"][-1] if cf and cf["raw"] else 0
         sel_w = cf["weighted"][-1] if cf and cf["weighted"] else 0.0
         lines.append(f"{s:<32s} {result.processed.get(s, 0):>10d} {sel_raw:>9d} {sel_w:>12.4g}")
+    signals = ((result.provenance or {}).get("selection") or {}).get("signals") or []
+    for s in sorted(signals):
+        cf = cfs.get(s)
+        if result.processed.get(s, 0) and cf and cf["raw"] and cf["raw"][-1] == 0:
+            lines.append(f"NO EVENTS SELECTED: signal sample {s} selected 0 of {result.processed[s]} events "
+                         "(no signal template, no limit at its hypothesis)")  # fmt: skip
     lines.append(accounting["line"].replace("[b2dark] ", ""))
     if result.skipped:
         lines.append(

@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from workflows.stats.limits import METHODS
 
@@ -70,6 +71,17 @@ def published_lines(spec, rows) -> list[str]:
     return lines
 
 
+def empty_signal_lines(run: Any) -> list[str]:
+    """A signal sample that selected no events has no template: it is named, never dropped silently."""
+    lines = []
+    for name, meta in sorted(run.samples.items()):
+        cf = run.cutflows.get(name) or {}
+        if meta.get("is_signal") and not meta.get("is_data") and cf.get("raw") and cf["raw"][-1] == 0:
+            lines.append(f"b2dark limits: signal sample {name!r} (mass {meta.get('mass')}) selected no events: "
+                         "it gives no limit; its hypothesis is outside what the selection accepts")  # fmt: skip
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from processors.registry import get
@@ -79,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     from workflows.stats.plans.common import StatsOptions
 
     spec = get(args.search)
+    from processors.spec import PeakScan
+
+    if isinstance(spec.stats, PeakScan) and args.method == "exact":
+        print(f"b2dark limits: error: --method exact is the exact Poisson CLs of a one-bin counting model; the peak "
+              f"scan of {spec.name} fits a multi-bin template: use --method auto, asymptotic or toys",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if not args.input.is_dir():
         print(f"b2dark limits: error: --input {args.input} is not a folder; give the --output folder of "
               f"`b2dark run {spec.name}`", file=sys.stderr)  # fmt: skip
@@ -104,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{float(data_lumi):g}`", file=sys.stderr)  # fmt: skip
             return 2
     cl = args.cl if args.cl is not None else spec.cl
+    for line in empty_signal_lines(run):
+        print(line)
     opts = StatsOptions(cl=cl, method=args.method, masses=args.masses, processes=args.processes,
                         progress=not args.no_progress, postfit_mass=args.postfit_mass)  # fmt: skip
     try:
