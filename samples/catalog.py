@@ -23,8 +23,9 @@ Loader errors name the catalog file, the sample and the key.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -66,7 +67,7 @@ class FileEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str
     events: int = Field(ge=0)
-    format: str = "root"
+    format: Literal["root", "parquet"] = "root"
 
 
 class SampleEntry(BaseModel):
@@ -74,7 +75,7 @@ class SampleEntry(BaseModel):
     process: str
     is_data: bool = False
     is_signal: bool = False
-    xsec_fb: float | None = Field(default=None, ge=0)
+    xsec_fb: float | None = Field(default=None, ge=0)  # sigma x BF [fb]; 0 is allowed (a closed channel)
     xsec_source: str | None = None
     n_generated: int = Field(ge=0)
     n_events: int = Field(ge=0)
@@ -101,6 +102,10 @@ class SampleEntry(BaseModel):
                 raise ValueError("MC samples need 'xsec_fb'")
             if self.injected_signal is not None:
                 raise ValueError("'injected_signal' only applies to data samples")
+        if self.filter_efficiency == 0:
+            # It multiplies every MC weight: 0 would silently empty the sample (and was once read as 1).
+            raise ValueError("'filter_efficiency' is 0: it is the fraction of generated events the generator "
+                             "filter kept (n_events / n_generated), in (0, 1]; 1.0 means no filter")  # fmt: skip
         if self.n_events > self.n_generated and not self.is_data:
             raise ValueError(f"n_events ({self.n_events}) > n_generated ({self.n_generated})")
         for fmt in {f.format for f in self.files}:
@@ -132,9 +137,11 @@ class Catalog(BaseModel):
 
     # ------------------------------------------------------------ filesets
     def to_fileset(
-        self, lumi_fb: float | None = None, samples: list[str] | None = None, fmt: str = "root"
+        self, lumi_fb: float | None = None, samples: list[str] | None = None, fmt: str | None = None
     ) -> dict[str, dict[str, Any]]:
-        """coffea fileset {sample: {"files": {path: "events"}, "metadata": {...}}} (keys: FILESET_METADATA_KEYS)."""
+        """coffea fileset {sample: {"files": {path: "events"}, "format": fmt, "metadata": {...}}} (metadata keys:
+        FILESET_METADATA_KEYS). ``fmt`` None takes each sample's ROOT files, or its Parquet files when it has
+        no ROOT ones; "format" says which (coffea ignores the key; the run driver picks the Runner by it)."""
         names = samples if samples is not None else list(self.samples)
         lumi_mc = lumi_fb if lumi_fb is not None else self.lumi_fb
         out: dict[str, dict[str, Any]] = {}
@@ -142,15 +149,17 @@ class Catalog(BaseModel):
             if name not in self.samples:
                 raise CatalogError(f"sample {name!r} is not in the catalog; known: {', '.join(self.samples)}")
             s = self.samples[name]
-            files = [f for f in s.files if f.format == fmt]
+            held = [f.format for f in s.files]
+            want = fmt if fmt is not None else ("root" if "root" in held or not held else held[0])
+            files = [f for f in s.files if f.format == want]
             if not files:
-                raise CatalogError(f"sample {name!r}: no {fmt} files in the catalog entry 'files'")
+                raise CatalogError(f"sample {name!r}: no {want} files in the catalog entry 'files'")
             if not s.is_data and lumi_mc is None:
                 raise CatalogError(
                     f"sample {name!r}: MC needs a luminosity to normalise to; "
                     "pass lumi_fb= or set 'lumi_fb' in the catalog"
                 )
-            tree = "events" if fmt == "root" else None
+            tree = "events" if want == "root" else None
             meta = {
                 "sample": name,
                 "process": s.process,
@@ -169,7 +178,7 @@ class Catalog(BaseModel):
                 "injected_signal": s.injected_signal,
                 "file_events": {self.resolve(f.path): f.events for f in files},
             }
-            out[name] = {"files": {self.resolve(f.path): tree for f in files}, "metadata": meta}
+            out[name] = {"files": {self.resolve(f.path): tree for f in files}, "format": want, "metadata": meta}
         return out
 
     def weight(self, sample: str, lumi_fb: float | None = None) -> float:
@@ -184,6 +193,7 @@ class Catalog(BaseModel):
 
 
 def _format_errors(path: str, err: ValidationError) -> str:
+    """One line per problem; a single problem is one line in all (what the CLI prints)."""
     lines = [f"catalog {path}: invalid entries:"]
     for e in err.errors():
         loc = list(e["loc"])
@@ -193,9 +203,26 @@ def _format_errors(path: str, err: ValidationError) -> str:
             rest = loc[2:]
         else:
             rest = loc
-        key = ".".join(str(x) for x in rest) or "(entry)"
-        lines.append(f"  {where + ': ' if where else ''}key {key!r}: {e['msg']}")
+        key = ".".join(str(x) for x in rest)
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {where + ': ' if where else ''}{f'key {key!r}: ' if key else ''}{msg}")
+    if len(lines) == 2:
+        return f"catalog {path}: {lines[1].strip()}"
     return "\n".join(lines)
+
+
+def _check_shared_files(cat: Catalog, path: str) -> None:
+    """Two entries (or one entry twice) listing the same file would count its events twice."""
+    owner: dict[str, str] = {}
+    for name, entry in cat.samples.items():
+        for f in entry.files:
+            where = os.path.normpath(cat.resolve(f.path))
+            if where in owner:
+                first = owner[where]
+                whose = f"sample {name!r} lists it twice" if first == name else f"samples {first!r} and {name!r}"
+                raise CatalogError(f"catalog {path}: {whose} point to the same file {f.path}: its events would be "
+                                   "counted twice; remove one entry (or give each its own file)")  # fmt: skip
+            owner[where] = name
 
 
 def parse_catalog(data: dict[str, Any], path: str = "<memory>", base_dir: str | None = None) -> Catalog:
@@ -206,6 +233,7 @@ def parse_catalog(data: dict[str, Any], path: str = "<memory>", base_dir: str | 
     except ValidationError as err:
         raise CatalogError(_format_errors(path, err)) from None
     cat.base_dir = base_dir
+    _check_shared_files(cat, path)
     return cat
 
 

@@ -482,8 +482,10 @@ def _generate(args: argparse.Namespace, ready: list[Task], pseudo: list[PseudoTa
         e = catalog.samples.get(name)
         if e is None:
             return False
-        if e.digest is not None and e.digest != digest and not args.replace:
-            raise RecipeError(f"sample {name!r} in {cat_path} was made from another definition; --replace "
+        if e.digest != digest and not args.replace:
+            # An entry without a digest (written by hand or by an older b2dark) is not known to match either.
+            made = "from another definition" if e.digest is not None else "with no recorded definition"
+            raise RecipeError(f"sample {name!r} in {cat_path} was made {made}; --replace "
                               "regenerates it (or give the new sample another name)")  # fmt: skip
         return e.digest == digest and e.generator_digest == code and _intact(e, out)
 

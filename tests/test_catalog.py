@@ -47,7 +47,8 @@ def test_to_fileset_metadata_and_weight(tmp_path: Path) -> None:
         "lumi_fb": 79.7,
         "samples": {
             "mumu": entry(),
-            "sig": entry(process="zprime_inv", is_signal=True, params={"mass": 1.0, "coupling": 0.01}, xsec_fb=5.0),
+            "sig": entry(process="zprime_inv", is_signal=True, params={"mass": 1.0, "coupling": 0.01}, xsec_fb=5.0,
+                         files=[{"path": "sig.root", "events": 100}]),
             "data": {
                 "process": "data", "is_data": True, "n_generated": 7, "n_events": 7, "filter_efficiency": 1.0,
                 "files": [{"path": "data.root", "events": 7}], "lumi_fb": 79.7, "seed": 3,
@@ -79,6 +80,8 @@ def test_to_fileset_metadata_and_weight(tmp_path: Path) -> None:
         ({"n_generated": None}, r"sample 'mumu': key 'n_generated'"),
         ({"xsec_fb": None}, r"sample 'mumu'.*MC samples need 'xsec_fb'"),
         ({"filter_efficiency": 1.5}, r"sample 'mumu': key 'filter_efficiency'"),
+        ({"filter_efficiency": 0.0}, r"sample 'mumu': 'filter_efficiency' is 0: it is the fraction of generated"),
+        ({"xsec_fb": -1.0}, r"sample 'mumu': key 'xsec_fb': Input should be greater than or equal to 0$"),
         ({"params": {"mass": -1.0}}, r"sample 'mumu': key 'params.mass'"),
         ({"bogus": 1}, r"sample 'mumu': key 'bogus'"),
         ({"n_events": 50}, r"files hold 100 events but n_events is 50"),
@@ -220,3 +223,28 @@ def test_cli_pseudodata_resampled_from_mc_with_skim(toy_processes, tmp_path: Pat
     data = io.read_root(out / "data.root")
     assert skim_two_leptons(data).all()
     assert "MCParticle_pdg" not in data
+
+
+def test_generate_refuses_to_replace_a_sample_defined_differently(
+    toy_processes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--process", "toy_inv", "--n", "300", "--param", "mass=2.5", "--out", str(tmp_path), "--jobs", "1",
+            "--no-progress", "--lumi-fb", "79.7"]  # fmt: skip
+    assert cli.main([*base, "--param", "coupling=0.01"]) == 0
+    first = (tmp_path / "toy_inv_m2p5.root").read_bytes()
+    capsys.readouterr()
+    assert cli.main([*base, "--param", "coupling=0.02"]) == 2  # same name, another coupling
+    assert capsys.readouterr().err == (
+        f"b2dark generate: error: sample 'toy_inv_m2p5' in {tmp_path / 'catalog.yaml'} was made from another "
+        "definition; --replace regenerates it (or give the new sample another name)\n"
+    )
+    assert (tmp_path / "toy_inv_m2p5.root").read_bytes() == first
+    assert cat.load_catalog(tmp_path / "catalog.yaml").samples["toy_inv_m2p5"].params.coupling == 0.01
+    # An entry with no recorded definition (written by hand) is not replaced silently either.
+    c = cat.load_catalog(tmp_path / "catalog.yaml")
+    c.samples["toy_inv_m2p5"].digest = None
+    c.save(tmp_path / "catalog.yaml")
+    assert cli.main([*base, "--param", "coupling=0.01"]) == 2
+    assert "was made with no recorded definition; --replace regenerates it" in capsys.readouterr().err
+    assert cli.main([*base, "--param", "coupling=0.02", "--replace"]) == 0
+    assert cat.load_catalog(tmp_path / "catalog.yaml").samples["toy_inv_m2p5"].params.coupling == 0.02

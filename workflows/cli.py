@@ -195,11 +195,56 @@ def cmd_samples(args: argparse.Namespace) -> int:
     return int(generate_main(["--out", str(args.out), *[a for p in paths for a in ("--recipe", p)], *extra]) or 0)
 
 
+def _is_parquet(path: Path) -> bool:
+    """By the magic bytes, so a renamed file is still recognised (Parquet files start with b"PAR1")."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _inspect_parquet(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(args.file)
+    except Exception as e:  # a damaged file: say so in one line
+        raise InspectError(f"{args.file}: not a readable Parquet file ({type(e).__name__}: {e})") from None
+    schema = pf.schema_arrow
+    print(f"{args.file}: Parquet, {pf.metadata.num_row_groups} row group(s)")
+    print(f"{pf.metadata.num_rows} entries, {len(schema.names)} columns")
+    for field in schema:
+        print(f"  {field.name:<28s} {field.type}")
+    if args.events:
+        for batch in pf.iter_batches(batch_size=args.events):
+            for row in batch.to_pylist():
+                print(row)
+            break
+    return 0
+
+
+class InspectError(ValueError):
+    """`b2dark inspect` on a file it cannot read: one line naming the file."""
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     import uproot
 
-    with uproot.open(args.file) as f:
-        print(f"{args.file}: keys {sorted({k.split(';')[0] for k in f.keys()})}")
+    if not args.file.is_file():
+        raise InspectError(f"{args.file}: no such file")
+    if _is_parquet(args.file):
+        return _inspect_parquet(args)
+    try:
+        f = uproot.open(args.file)
+    except Exception as e:
+        why = str(e).splitlines()[0] if str(e) else ""
+        raise InspectError(f"{args.file}: neither a ROOT nor a Parquet file ({type(e).__name__}: {why})") from None
+    with f:
+        keys = sorted({k.split(";")[0] for k in f.keys()})
+        print(f"{args.file}: keys {keys}")
+        if args.tree not in keys:
+            raise InspectError(f"{args.file}: no tree {args.tree!r} (keys: {keys}); choose one with --tree")
         tree = f[args.tree]
         print(f"tree {args.tree!r}: {tree.num_entries} entries, {len(tree.keys())} branches")
         for name, br in tree.items():
@@ -258,12 +303,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from samples.catalog import CatalogError
     from workflows.fileset import SampleSelectionError
     from workflows.inputcheck import BadInputError
+    from workflows.outputs import OutputFolderError
     from workflows.run import AccountingError
     from workflows.runoptions import RunOptionsError
     from workflows.workingpoint import WorkingPointError
 
     return (BadInputError, FileNotFoundError, RunOptionsError, AccountingError, SampleSelectionError,
-            WorkingPointError, CatalogError, UnknownSearchError)  # fmt: skip
+            WorkingPointError, CatalogError, UnknownSearchError, InspectError, OutputFolderError)  # fmt: skip
 
 
 if __name__ == "__main__":

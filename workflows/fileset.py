@@ -58,6 +58,7 @@ def load_fileset(samples: Path, lumi_fb: float) -> dict[str, dict[str, Any]]:
             entry["files"] = {_abs(p, base): t for p, t in files.items()}
         else:
             entry["files"] = {_abs(p, base): "events" for p in files}
+        entry["format"] = entry.get("format") or _format_of(name, list(entry["files"]), samples)
         meta = dict(entry.get("metadata") or {})
         meta.setdefault("sample", name)
         if "file_events" in meta:
@@ -65,6 +66,37 @@ def load_fileset(samples: Path, lumi_fb: float) -> dict[str, dict[str, Any]]:
         entry["metadata"] = meta
         out[name] = entry
     return out
+
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def file_format(path: str | Path) -> str:
+    """The format of a fileset-JSON file, by its suffix: "parquet" for .parquet/.pq, else "root"."""
+    return "parquet" if Path(str(path)).suffix.lower() in PARQUET_SUFFIXES else "root"
+
+
+def _format_of(sample: str, files: list[str], source: Path) -> str:
+    formats = {file_format(p) for p in files}
+    if len(formats) > 1:
+        raise SampleSelectionError(f"{source}: sample {sample!r} mixes ROOT and Parquet files; give each sample the "
+                                   "files of one format (a run reads one format)")  # fmt: skip
+    return formats.pop() if formats else "root"
+
+
+def run_format(fileset: Mapping[str, Mapping[str, Any]], catalog: Path | str = "catalog") -> str:
+    """The one input format of a run ("root" or "parquet"): coffea's Runner reads one format, and merging
+    the outputs of two Runners would post-process each half on its own, so a mixed selection is refused."""
+    by_format: dict[str, list[str]] = {}
+    for name, entry in fileset.items():
+        by_format.setdefault(str(entry.get("format") or "root"), []).append(name)
+    if len(by_format) > 1:
+        listed = "; ".join(f"{fmt}: {', '.join(sorted(names))}" for fmt, names in sorted(by_format.items()))
+        raise SampleSelectionError(
+            f"{catalog}: the selected samples are in different file formats ({listed}); one run reads one format: "
+            "write the samples in one format (`b2dark generate --format root` or `--format parquet`)"
+        )
+    return next(iter(by_format), "root")
 
 
 def _abs(p: str, base: Path) -> str:

@@ -1,7 +1,8 @@
 """Check every input file before processing, so a bad file is named up front.
 
 Cheap checks only (metadata, no event data is decompressed): the file exists and is
-not empty, uproot can open it, it is not truncated (the ROOT end-of-file pointer and
+not empty; Parquet: its footer is readable, it has the needed columns and the catalog's row count;
+ROOT: uproot can open it, it is not truncated (the ROOT end-of-file pointer and
 every basket of the needed branches lie inside the file), it has the ``events`` tree,
 the branches the search reads, and as many entries as the catalog says.
 """
@@ -52,7 +53,9 @@ class BadInputError(RuntimeError):
         super().__init__("\n".join(lines))
 
 
-def _check_one(sample: str, path: str, treename: str, required: frozenset[str], expected: int | None) -> FileCheck:
+def _check_one(
+    sample: str, path: str, treename: str, required: frozenset[str], expected: int | None, fmt: str = "root"
+) -> FileCheck:
     import uproot
 
     def bad(reason: str, detail: str, entries: int | None = None) -> FileCheck:
@@ -66,6 +69,8 @@ def _check_one(sample: str, path: str, treename: str, required: frozenset[str], 
             return bad("empty", "file is empty (0 bytes)")
     else:
         size = None
+    if fmt == "parquet":
+        return _check_parquet(sample, path, required, expected)
     try:
         f = uproot.open(path)
     except Exception as e:  # uproot raises many types for garbage bytes
@@ -99,6 +104,26 @@ def _check_one(sample: str, path: str, treename: str, required: frozenset[str], 
     return FileCheck(sample, path, entries, None)
 
 
+def _check_parquet(sample: str, path: str, required: frozenset[str], expected: int | None) -> FileCheck:
+    """The Parquet footer (schema, row count) only: a truncated file has no readable footer."""
+    import pyarrow.parquet as pq
+
+    def bad(reason: str, detail: str, entries: int | None = None) -> FileCheck:
+        return FileCheck(sample, path, entries, (reason, detail))
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception as e:  # pyarrow raises ArrowInvalid / OSError for garbage or cut-off bytes
+        return bad("unreadable", f"not a readable Parquet file ({type(e).__name__}: {e})")
+    entries = int(meta.num_rows)
+    missing = sorted(required - set(meta.schema.to_arrow_schema().names))
+    if missing:
+        return bad("missing-branches", f"columns needed by the search are absent: {missing}", entries)
+    if expected is not None and entries != expected:
+        return bad("entries", f"file has {entries} rows, the catalog says {expected}", entries)
+    return FileCheck(sample, path, entries, None)
+
+
 def check_fileset(
     fileset: Mapping[str, Mapping[str, Any]],
     required_branches: Mapping[str, Iterable[str]] | Iterable[str],
@@ -111,8 +136,9 @@ def check_fileset(
         req = required_branches[sample] if isinstance(required_branches, Mapping) else required_branches
         req = frozenset(req)
         per_file = (entry.get("metadata") or {}).get("file_events") or {}
+        fmt = str(entry.get("format") or "root")
         for path in _files(entry):
-            jobs.append((sample, path, treename, req, per_file.get(path)))
+            jobs.append((sample, path, treename, req, per_file.get(path), fmt))
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         return list(pool.map(lambda a: _check_one(*a), jobs))
 

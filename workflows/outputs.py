@@ -23,12 +23,15 @@ Layout of DIR::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import json
 import math
 import os
+import shutil
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,26 +296,104 @@ def read_eventlist(path: Path) -> dict[str, dict[str, np.ndarray]]:
     return {s: {c: v[samples == s] for c, v in cols.items()} for s in sorted(set(samples))}
 
 
-def clear(directory: Path | str) -> None:
-    """Remove the results of an earlier run in ``directory`` so a failed rerun cannot leave stale ones."""
-    import shutil
+LOCK_FILE = ".b2dark.lock"  # held (fcntl) by the `b2dark run` writing DIR
+STAGING_DIR = ".staging"  # a run writes here and moves its files into DIR only when it is complete
+MANIFEST_FILE = ".b2dark-files.json"  # the files b2dark wrote into DIR (DIR/limits/ has its own)
+LIMITS_DIR = "limits"
 
+
+class OutputFolderError(ValueError):
+    """The --output folder cannot be used (a file, or held by another run); the message says what to do."""
+
+
+@contextlib.contextmanager
+def lock_output(directory: Path | str) -> Iterator[Path]:
+    """Hold DIR's lock for a whole run: a second `b2dark run` into DIR is refused at once, not interleaved."""
     d = Path(directory)
-    for name in (
-        HISTS_FILE,
-        ROOT_FILE,
-        CUTFLOW_JSON,
-        CUTFLOW_TXT,
-        CUTFLOW_REGIONS,
-        EVENTLIST_FILE,
-        RUN_FILE,
-        PROVENANCE_FILE,
-        "summary.txt",
-        "masstable.json",
-    ):
-        (d / name).unlink(missing_ok=True)
-    for sub in ("plots", "limits"):  # limits/ (statistics stage) was made from the old histograms
-        shutil.rmtree(d / sub, ignore_errors=True)
+    if d.exists() and not d.is_dir():
+        raise OutputFolderError(f"--output {d} is a file, not a folder; give a folder (it is created if missing)")
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d / LOCK_FILE, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise OutputFolderError(
+                f"--output {d} is being written by another `b2dark run` (pid {holder} holds {d / LOCK_FILE}); "
+                "wait for it to finish or choose another --output"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield d
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def staging(directory: Path | str) -> Path:
+    """A fresh DIR/.staging/ (a leftover of a killed run is b2dark's own: removed; call with the lock held)."""
+    st = Path(directory) / STAGING_DIR
+    shutil.rmtree(st, ignore_errors=True)
+    st.mkdir(parents=True)
+    return st
+
+
+def written_files(directory: Path | str) -> set[str]:
+    """Paths (relative to DIR) b2dark wrote into DIR: the run's manifest plus the limits stage's."""
+    d = Path(directory)
+    out: set[str] = set()
+    for manifest, prefix in ((d / MANIFEST_FILE, ""), (d / LIMITS_DIR / MANIFEST_FILE, f"{LIMITS_DIR}/")):
+        if manifest.is_file():
+            try:
+                out.update(prefix + str(p) for p in json.loads(manifest.read_text()))
+            except (ValueError, TypeError):
+                pass  # an unreadable manifest: remove nothing rather than guess
+    return out
+
+
+def _files_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def commit(stage: Path, directory: Path | str) -> list[str]:
+    """Move a complete run's files from ``stage`` into DIR, then remove the files b2dark wrote there before
+    (the old run's, and limits/ made from the old histograms) that the new run did not replace. Files that
+    no manifest lists (the user's) are never touched. Returns the new run's files."""
+    d = Path(directory)
+    new = sorted(_files_under(stage))
+    old = written_files(d)
+    for rel in new:
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage / rel, d / rel)
+    for rel in sorted(old - set(new)):
+        (d / rel).unlink(missing_ok=True)
+        parent = (d / rel).parent
+        while parent != d and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    (d / LIMITS_DIR / MANIFEST_FILE).unlink(missing_ok=True)
+    write_json_atomic(d / MANIFEST_FILE, new)
+    shutil.rmtree(stage, ignore_errors=True)
+    return new
+
+
+def record_limits_files(directory: Path | str, before: Mapping[str, int]) -> None:
+    """After `b2dark limits`: list the files it (re)wrote in DIR/limits/ (``before``: path -> mtime_ns
+    from :func:`snapshot`), so that the next `b2dark run` removes them and nothing else."""
+    lim = Path(directory) / LIMITS_DIR
+    if not lim.is_dir():
+        return
+    now = snapshot(lim)
+    earlier = {p.removeprefix(f"{LIMITS_DIR}/") for p in written_files(directory) if p.startswith(f"{LIMITS_DIR}/")}
+    mine = ({p for p, t in now.items() if before.get(p) != t} | (earlier & set(now))) - {MANIFEST_FILE}
+    write_json_atomic(lim / MANIFEST_FILE, sorted(mine))
+
+
+def snapshot(root: Path) -> dict[str, int]:
+    return {p: (root / p).stat().st_mtime_ns for p in _files_under(root)} if root.is_dir() else {}
 
 
 def load(directory: Path | str) -> RunOutput:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import sys
 import time
 import zlib
@@ -22,7 +23,7 @@ from typing import Any
 from processors.registry import import_object
 from processors.spec import SearchSpec, WorkingPoint
 from workflows import checkpoint, inputcheck, interrupt, masstable, outputs, provenance
-from workflows.fileset import Selection, load_fileset, select_samples
+from workflows.fileset import SampleSelectionError, Selection, load_fileset, run_format, select_samples
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,19 +146,38 @@ def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any,
 
 
 def run(cfg: RunConfig) -> RunResult:
+    """Run a search into ``cfg.output``: the run holds the folder's lock, writes into DIR/.staging/ and
+    moves its files into DIR only when it is complete, so a failed or interrupted run keeps the previous
+    results and a concurrent run into DIR is refused (workflows.outputs)."""
+    out_dir = Path(cfg.output)
+    with outputs.lock_output(out_dir):
+        stage = outputs.staging(out_dir)
+        try:
+            result = _run(cfg, out_dir, stage)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        outputs.commit(stage, out_dir)
+    print(result.summary)
+    if not cfg.keep_partial:
+        checkpoint.cleanup(out_dir)
+    return result
+
+
+def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
     from coffea import processor
 
     opts = cfg.options
     timer = StageTimer()
     search = cfg.search
     lumi = cfg.lumi_fb if cfg.lumi_fb is not None else search.lumi.fb
+    lumi_given = cfg.lumi_fb is not None  # --lumi (else the declaration's)
     cfg.lumi_fb = lumi
     proc_spec = search.processor
     proc_cls = import_object(proc_spec)
     schema = getattr(proc_cls, "schema", None) or import_object("processors.schema:B2Schema")
     wp = cfg.working_point if cfg.working_point is not None else search.working_point()
     proc = proc_cls(lumi_fb=lumi, unblind=cfg.unblind, working_point=wp)
-    out_dir = Path(cfg.output)
 
     # Ctrl-C / SIGTERM from the input checks to the end of the processing stop at a safe point
     # (workflows.interrupt): the finished chunks stay checkpointed, `--resume` goes on from them.
@@ -167,6 +187,8 @@ def run(cfg: RunConfig) -> RunResult:
             fileset = selection.fileset
             if not fileset:
                 raise ValueError(f"{cfg.samples}: no sample of search {search.name!r} in the catalog")
+            input_format = run_format(fileset, cfg.samples)
+            check_data_lumi(selection, lumi, cfg.samples, explicit=lumi_given)
             print(_selection_line(search, selection))
             checks = inputcheck.check_fileset(fileset, required_branches(proc, fileset))
             expected, problems = inputcheck.account(fileset, checks)
@@ -177,11 +199,7 @@ def run(cfg: RunConfig) -> RunResult:
                 print(f"[b2dark] SKIPPED {p.path} ({p.sample}): {p.reason}: {p.detail}; {p.events_lost} events lost")
             if not good:
                 raise inputcheck.BadInputError(problems)
-        # Only now that the inputs are usable: a run that stops on a bad catalog or file (or is
-        # interrupted) keeps the previous results; from here on the folder holds this run's or none.
         interrupt.check()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        outputs.clear(out_dir)
 
         rhash = run_hash(cfg, proc_spec, fileset, opts, code_digest(proc_cls), wp)
         partial_dir, n_before = checkpoint.prepare(out_dir, rhash, cfg.resume)
@@ -205,13 +223,14 @@ def run(cfg: RunConfig) -> RunResult:
                     skipbadfiles=False,  # bad files were found above; anything else must stop the run
                     checkpointer=checkpoint.ChunkCheckpointer(partial_dir),
                     metadata_cache=metadata_cache,
+                    format=input_format,
                 )
 
             with timer("chunking"):
                 chunks = make_chunks(runner_factory, good, opts)
             print(
                 f"[b2dark] {len(chunks)} chunks over {sum(len(e['files']) for e in good.values())} files, "
-                f"executor {opts.executor}"
+                f"executor {opts.executor}" + (f", {input_format} input" if input_format != "root" else "")
             )
             interrupt.check()
             in_workers = interrupt.workers_compute() if opts.executor != "iterative" else contextlib.nullcontext()
@@ -243,6 +262,7 @@ def run(cfg: RunConfig) -> RunResult:
                 "schema": f"{schema.__module__}:{schema.__qualname__}",
                 "working_point": wp.model_dump(mode="json") if wp is not None else None,
                 "data_sample": selection.data,
+                "input_format": input_format,
             },
             selection={
                 "backgrounds": selection.backgrounds,
@@ -274,7 +294,7 @@ def run(cfg: RunConfig) -> RunResult:
         )
         files = outputs.save(
             out,
-            out_dir,
+            stage,
             search=search.name,
             lumi_fb=lumi,
             samples=samples_meta,
@@ -283,15 +303,15 @@ def run(cfg: RunConfig) -> RunResult:
         )
 
     result = RunResult(out_dir, out, expected, dict(processed), problems, timer.timings, provenance=prov)
-    saved = outputs.load(out_dir)  # what users and the stats stage see: the tables and plots read it too
+    saved = outputs.load(stage)  # what users and the stats stage see: the tables and plots read it too
     rows = masstable.mass_table(saved, search)
-    outputs.write_json_atomic(out_dir / "masstable.json", rows)
+    outputs.write_json_atomic(stage / "masstable.json", rows)
     if cfg.plots:
         with timer("plots"):
             try:
                 from workflows import plots
 
-                made = plots.make_all(saved, out_dir / "plots", search, rows)
+                made = plots.make_all(saved, stage / "plots", search, rows)
                 print(f"[b2dark] {len(made)} plots in {out_dir / 'plots'}")
             except Exception as e:  # outputs are saved; a plotting bug must not lose them, but it is reported
                 print(
@@ -301,12 +321,27 @@ def run(cfg: RunConfig) -> RunResult:
     # Timings of the late stages go in as well (the file is rewritten atomically).
     prov["timings_s"] = timer.timings
     outputs.write_json_atomic(files["provenance"], outputs._jsonable(prov))
-    result.summary = summary(result, accounting, files, masstable.format_table(rows, search))
-    (out_dir / "summary.txt").write_text(result.summary + "\n")
-    print(result.summary)
-    if not cfg.keep_partial:
-        checkpoint.cleanup(out_dir)
+    result.summary = summary(result, accounting, files, masstable.format_table(rows, search), stage)
+    (stage / "summary.txt").write_text(result.summary + "\n")
     return result
+
+
+LUMI_RTOL = 1e-6
+
+
+def check_data_lumi(selection: Selection, lumi_fb: float, catalog: Path | str, explicit: bool = False) -> None:
+    """Pseudo-data at one luminosity fitted against MC normalised to another is a wrong result, not a warning."""
+    if selection.data is None:
+        return
+    data_lumi = (selection.fileset[selection.data].get("metadata") or {}).get("lumi_fb")
+    if data_lumi is None or abs(float(data_lumi) - lumi_fb) <= LUMI_RTOL * max(abs(lumi_fb), 1.0):
+        return
+    source = "--lumi" if explicit else "the search's declared luminosity"
+    raise SampleSelectionError(
+        f"{catalog}: data sample {selection.data!r} has lumi_fb {float(data_lumi):g} fb^-1 but MC would be normalised "
+        f"to {lumi_fb:g} fb^-1 ({source}); rerun with --lumi {float(data_lumi):g} to normalise MC to the data, or "
+        "choose data of that luminosity (--data, `b2dark searches` lists them)"
+    )
 
 
 def _selection_line(spec: SearchSpec, sel: Selection) -> str:
@@ -412,7 +447,10 @@ def check_accounting(
     return {"per_sample": per_sample, "total": tot, "line": line}
 
 
-def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path], table: str = "") -> str:
+def summary(
+    result: RunResult, accounting: dict[str, Any], files: dict[str, Path], table: str = "", written: Path | None = None
+) -> str:
+    """The run summary; ``written``: the folder the files are in now (the staging folder before the commit)."""
     cfs = outputs.normalize_cutflows(result.output.get("cutflow", {}))
     lines = ["", "== b2dark run summary", f"{'sample':<32s} {'processed':>10s} {'selected':>9s} {'yield':>12s}"]
     for s in sorted(result.expected):
@@ -420,6 +458,12 @@ def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path
         sel_raw = cf["raw"][-1] if cf and cf["raw"] else 0
         sel_w = cf["weighted"][-1] if cf and cf["weighted"] else 0.0
         lines.append(f"{s:<32s} {result.processed.get(s, 0):>10d} {sel_raw:>9d} {sel_w:>12.4g}")
+    signals = ((result.provenance or {}).get("selection") or {}).get("signals") or []
+    for s in sorted(signals):
+        cf = cfs.get(s)
+        if result.processed.get(s, 0) and cf and cf["raw"] and cf["raw"][-1] == 0:
+            lines.append(f"NO EVENTS SELECTED: signal sample {s} selected 0 of {result.processed[s]} events "
+                         "(no signal template, no limit at its hypothesis)")  # fmt: skip
     lines.append(accounting["line"].replace("[b2dark] ", ""))
     if result.skipped:
         lines.append(
@@ -432,6 +476,7 @@ def summary(result: RunResult, accounting: dict[str, Any], files: dict[str, Path
     prov_sel = (result.provenance or {}).get("selection") or {}
     if prov_sel.get("missing"):
         lines.append(f"PARTIAL run: the catalog lacks {', '.join(prov_sel['missing'])}; `b2dark limits` refuses it")
-    names = sorted(p.name for p in files.values()) + (["plots/"] if (result.output_dir / "plots").is_dir() else [])
+    plots_made = ((written or result.output_dir) / "plots").is_dir()
+    names = sorted(p.name for p in files.values()) + (["plots/"] if plots_made else [])
     lines.append(f"outputs: {result.output_dir.resolve()}  ({', '.join(names)})")
     return "\n".join(lines)

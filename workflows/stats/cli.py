@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from workflows.stats.limits import METHODS
 
@@ -88,6 +89,17 @@ def published_lines(spec, rows) -> list[str]:
     return lines
 
 
+def empty_signal_lines(run: Any) -> list[str]:
+    """A signal sample that selected no events has no template: it is named, never dropped silently."""
+    lines = []
+    for name, meta in sorted(run.samples.items()):
+        cf = run.cutflows.get(name) or {}
+        if meta.get("is_signal") and not meta.get("is_data") and cf.get("raw") and cf["raw"][-1] == 0:
+            lines.append(f"b2dark limits: signal sample {name!r} (mass {meta.get('mass')}) selected no events: "
+                         "it gives no limit; its hypothesis is outside what the selection accepts")  # fmt: skip
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from processors.registry import get
@@ -97,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     from workflows.stats.plans.common import StatsOptions
 
     spec = get(args.search)
+    from processors.spec import PeakScan
+
+    if isinstance(spec.stats, PeakScan) and args.method == "exact":
+        print(f"b2dark limits: error: --method exact is the exact Poisson CLs of a one-bin counting model; the peak "
+              f"scan of {spec.name} fits a multi-bin template: use --method auto, asymptotic or toys",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if not args.input.is_dir():
         print(f"b2dark limits: error: --input {args.input} is not a folder; give the --output folder of "
               f"`b2dark run {spec.name}`", file=sys.stderr)  # fmt: skip
@@ -114,7 +133,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{', '.join(run.provenance.get('selection', {}).get('missing', []))}); make the samples and rerun "
               f"`b2dark run {spec.name}`", file=sys.stderr)  # fmt: skip
         return 2
+    for name, meta in run.samples.items():  # runs made before `b2dark run` refused this
+        data_lumi = meta.get("lumi_fb") if meta.get("is_data") else None
+        if data_lumi is not None and run.lumi_fb and abs(float(data_lumi) - float(run.lumi_fb)) > 1e-6 * run.lumi_fb:
+            print(f"b2dark limits: error: {args.input}: data sample {name!r} has lumi_fb {float(data_lumi):g} fb^-1 "
+                  f"but the MC was normalised to {float(run.lumi_fb):g} fb^-1; rerun `b2dark run {spec.name} --lumi "
+                  f"{float(data_lumi):g}`", file=sys.stderr)  # fmt: skip
+            return 2
     cl = args.cl if args.cl is not None else spec.cl
+    for line in empty_signal_lines(run):
+        print(line)
     opts = StatsOptions(cl=cl, method=args.method, masses=args.masses, processes=args.processes,
                         progress=not args.no_progress, postfit_mass=args.postfit_mass,
                         scan_step_sigma=args.step)  # fmt: skip
@@ -126,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = result.rows
 
     out = args.input / "limits"
+    before = outputs.snapshot(out)  # what is there now: only what this call writes joins the manifest
     for name, ws in result.workspaces.items():
         save_workspace(ws, out / "workspaces" / f"{name}.json")
     extra = {"cl": cl, "significance": result.significance, "lumi_fb": run.lumi_fb, "blinded": run.blinded,
@@ -149,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(global Z: {sig['z_global_gv']:.2f} Gross-Vitells, "
             f"{sig['z_global_neff'] if sig['z_global_neff'] is not None else float('nan'):.2f} N_eff)"
         )
+    outputs.record_limits_files(args.input, before)
     print(summary)
     for note in result.notes:
         print(f"  {note}")
