@@ -28,6 +28,16 @@ def _cl(text: str) -> float:
     return v
 
 
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--ntoys {text!r} is not an integer") from None
+    if v < 100:
+        raise argparse.ArgumentTypeError(f"--ntoys {text!r}: give at least 100 toys")
+    return v
+
+
 def _step(text: str) -> float:
     try:
         v = float(text)
@@ -61,6 +71,7 @@ def parser() -> argparse.ArgumentParser:
         "default: the search's declaration)",
     )
     p.add_argument("--processes", type=int, default=None, help="parallel processes (default: CPU count)")
+    p.add_argument("--ntoys", type=_positive_int, default=2000, help="toys per hypothesis with --method toys")
     p.add_argument("--postfit-mass", type=float, default=None, help="mass for the pulls/post-fit plots")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--no-hepdata", action="store_true")
@@ -145,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     opts = StatsOptions(cl=cl, method=args.method, masses=args.masses, processes=args.processes,
                         progress=not args.no_progress, postfit_mass=args.postfit_mass,
-                        scan_step_sigma=args.step)  # fmt: skip
+                        scan_step_sigma=args.step, ntoys=args.ntoys)  # fmt: skip
     try:
         result = plans.implementation(spec)(run, spec, opts)
     except (KeyError, ValueError) as err:

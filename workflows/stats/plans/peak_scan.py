@@ -14,6 +14,7 @@ empty-MC bins are merged into neighbours, and the staterror gammas cover the bac
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -267,10 +268,10 @@ def _gaussian_signal(nearest: hist.Hist, m2: float, width: float, yield_per_fb: 
 
 
 def _limit_row(args) -> dict:
-    point, cl, method = args
+    point, cl, method, ntoys = args
     row = {"mass": point.mass, "cl": cl}
     try:
-        res = limits.upper_limit(point.workspace, cl=cl, method=method)
+        res = limits.upper_limit(point.workspace, cl=cl, method=method, ntoys=ntoys)
     except (RuntimeError, ValueError, FloatingPointError) as err:  # one bad mass must not stop the scan
         res = limits.LimitResult(np.nan, np.full(5, np.nan), "failed", cl, np.nan, f"{type(err).__name__}: {err}")
     row["reason"] = res.reason
@@ -299,9 +300,10 @@ def run_limits(
     processes: int | None = None,
     progress: bool = True,
     row: Callable = _limit_row,
+    ntoys: int = 2000,
 ) -> list[dict]:
     """Limits for every mass point, in a process pool (processes=1: in this process), with a tqdm bar."""
-    return run_pool(row, [(p, cl, method) for p in points], processes, progress, "limits")
+    return run_pool(row, [(p, cl, method, ntoys) for p in points], processes, progress, "limits")
 
 
 def to_limit_row(point: MassPoint, r: Mapping) -> LimitRow:
@@ -337,7 +339,21 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
                                   scan_step_sigma=step)  # fmt: skip
     if not points:
         raise ValueError(f"{spec.name}: no hypothesis to fit (no signal sample with selected events)")
-    raw = run_limits(points, opts.cl, opts.method, opts.processes, progress=opts.progress)
+    if opts.method == "toys":  # minutes per hypothesis: time one and say what the scan will cost
+        import time
+
+        t0 = time.perf_counter()
+        head = run_limits(points[:1], opts.cl, opts.method, 1, progress=False, ntoys=opts.ntoys)
+        dt = time.perf_counter() - t0
+        n_proc = opts.processes or min(len(points), os.cpu_count() or 1)
+        rest_min = dt * (len(points) - 1) / max(n_proc, 1) / 60
+        print(
+            f"[b2dark limits] toys: {len(points)} hypotheses x {opts.ntoys} toys; the first took {dt:.0f} s, "
+            f"the rest about {rest_min:.1f} min on {n_proc} process(es)"
+        )
+        raw = head + run_limits(points[1:], opts.cl, opts.method, opts.processes, opts.progress, ntoys=opts.ntoys)
+    else:
+        raw = run_limits(points, opts.cl, opts.method, opts.processes, progress=opts.progress, ntoys=opts.ntoys)
     rows = [to_limit_row(p, r) for p, r in zip(points, raw, strict=True)]
     add_couplings(rows, models)
     # the look-elsewhere effect over the first model's scan (each model is its own search): independent
