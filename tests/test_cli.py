@@ -188,3 +188,17 @@ def test_no_progress_hides_coffea_bars(tmp_path: Path, capsys: pytest.CaptureFix
     assert "Processing" in shown and "Preprocessing" in shown
     assert "Processing" not in hidden and "Preprocessing" not in hidden
     assert "== b2dark run summary" in hidden  # only the bars go
+
+
+def test_samples_passes_replace_to_the_generator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`b2dark samples SEARCH --replace`: the refusal message of a changed recipe says --replace, so the
+    samples command must take it (and pass it on with the search's recipe)."""
+    import samples.cli
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(samples.cli, "main", lambda argv: seen.append(argv) or 0)
+    assert cli.main(["samples", "zprime-inv", "--out", str(tmp_path), "--replace", "--no-progress"]) == 0
+    assert cli.main(["samples", "zprime-inv", "--out", str(tmp_path), "--no-progress"]) == 0
+    (first, second) = seen
+    assert "--replace" in first and "--replace" not in second
+    assert any(a.endswith("recipes/zprime_inv.yaml") for a in first)

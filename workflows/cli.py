@@ -111,6 +111,11 @@ def _samples_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("data/samples"), help="sample folder (catalog.yaml inside)")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="regenerate samples whose catalog entry has another definition (default: refuse)",
+    )
 
 
 def _inspect_parser(sub: argparse._SubParsersAction) -> None:
@@ -198,7 +203,8 @@ def cmd_samples(args: argparse.Namespace) -> int:
     for name in wanted:
         registry.get(name)  # unknown search -> clear error
     paths = sorted({str(recipe_path(registry.get(n).recipe)) for n in wanted})
-    extra = ["--jobs", str(args.jobs), *(["--no-progress"] if args.no_progress else [])]
+    extra = ["--jobs", str(args.jobs), *(["--no-progress"] if args.no_progress else []),
+             *(["--replace"] if args.replace else [])]  # fmt: skip
     return int(generate_main(["--out", str(args.out), *[a for p in paths for a in ("--recipe", p)], *extra]) or 0)
 
 
