@@ -124,6 +124,22 @@ def check_or_update(path: Path, got: dict[str, Any]) -> None:
     assert not problems, f"golden output {path} changed:\n  " + "\n  ".join(problems)
 
 
+def golden_fingerprint(search: str, golden: Path, out: Path, limits_args: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`b2dark run` + `b2dark limits` of ``search`` on the committed inputs in ``golden`` -> the fingerprint
+    the golden test compares (hists, cutflows, the limit table)."""
+    from workflows import cli
+
+    rc = cli.main(["run", search, "--samples", str(golden / "catalog.yaml"), "--output", str(out),
+                   "--executor", "iterative", "--no-plots", "--no-progress"])  # fmt: skip
+    assert rc == 0
+    rc = cli.main(["limits", search, "--input", str(out), "--processes", "1", "--no-progress", "--no-hepdata",
+                   *limits_args])  # fmt: skip
+    assert rc == 0
+    got = run_fingerprint(out)
+    got["limits"] = limit_rows(out / "limits" / f"limits_{search}.csv")
+    return got
+
+
 # ----------------------------------------------------------------------------- building inputs
 def build_inputs(catalog_path: Path, samples: list[str], n: int, out: Path, skim: str | None) -> Path:
     """Copy the first ``n`` events (passing the reco skim ``skim`` of samples/pseudodata.py, if given)
