@@ -9,6 +9,10 @@ MC background where it has events in the sidebands, else the ratio of the widths
 The prediction from the data sideband count N is ``transfer * Gamma(N + 1)`` (finite for N = 0). The
 same estimate run on the MC in place of data is compared with the MC truth in the window and recorded
 (``closure``), which is how a user sees whether the sideband method holds where MC is known.
+
+With a ``category`` column (e.g. the h' final state), each signal model's windows count only the
+background and data events of its category (``model_categories``); a declared ``closure_rel_unc`` is
+added in quadrature to the sideband count's statistical uncertainty (the gamma prior's width).
 """
 
 from __future__ import annotations
@@ -38,6 +42,14 @@ def regions(x: np.ndarray, centre: float, width: float, plan: SidebandCounting) 
     return d < plan.window_n_sigma * width, (d > n1 * width) & (d < n2 * width)
 
 
+def _in_category(cols: dict[str, np.ndarray], column: str | None, value: float | None) -> dict[str, np.ndarray]:
+    """The events of one category (all of them without a category column or value)."""
+    if column is None or value is None:
+        return cols
+    keep = np.asarray(cols[column], float) == value
+    return {k: np.asarray(v)[keep] for k, v in cols.items()}
+
+
 def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
     plan = spec.stats
     assert isinstance(plan, SidebandCounting)
@@ -45,13 +57,19 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
     if not plan.window_n_sigma <= n1 < n2:
         raise ValueError(f"{spec.name}: sidebands {plan.sideband_n_sigma} must lie outside the window "
                          f"(+-{plan.window_n_sigma} sigma)")  # fmt: skip
-    ev = split_eventlists(run_output, spec, (plan.x,))
+    ev = split_eventlists(run_output, spec, (plan.x,) + ((plan.category,) if plan.category else ()))
     if not ev.signals:
         raise ValueError(f"{spec.name}: no signal sample with selected events in the event list")
-    bx, bw = ev.background[plan.x], ev.background["weight"]
     meta, n_obs, n_side, transfer, closure = [], [], [], [], []
+    skipped: list[str] = []
     for sample, (hyp, cols, xsec) in sorted(ev.signals.items(), key=lambda kv: kv[1][0]):
+        cat = plan.model_categories.get(hyp.model) if plan.category else None
+        cols, bkg = _in_category(cols, plan.category, cat), _in_category(ev.background, plan.category, cat)
+        bx, bw = bkg[plan.x], bkg["weight"]
         centre = float(plan.observable(dict(hyp.params)))
+        if np.asarray(cols[plan.x]).size < 3:  # too few selected events to measure the window: no limit
+            skipped.append(f"{sample}: {np.asarray(cols[plan.x]).size} selected signal events (< 3), no window")
+            continue
         width = central_halfwidth(cols[plan.x], cols["weight"], centre)
         win_s, _ = regions(cols[plan.x], centre, width, plan)
         win_b, side_b = regions(bx, centre, width, plan)
@@ -60,7 +78,7 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
         tf = mc_win / mc_side if mc_side > 0 and mc_win > 0 else flat
         transfer.append(tf)
         if ev.data is not None:
-            win_d, side_d = regions(ev.data[plan.x], centre, width, plan)
+            win_d, side_d = regions(_in_category(ev.data, plan.category, cat)[plan.x], centre, width, plan)
             n_obs.append(float(win_d.sum()))
             n_side.append(float(side_d.sum()))
         else:
@@ -70,6 +88,7 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
         )
         meta.append((sample, hyp, float(cols["weight"][win_s].sum()), xsec, centre, width))
     b, rel = counting.sideband_background(np.array(n_side), np.array(transfer))
+    rel = np.hypot(rel, plan.closure_rel_unc)
     asimov = ev.data is None
     n_arr = counting.expected_counts(b, rel)[2] if asimov else np.array(n_obs)
     lim = counting.counting_limits(n_arr, b, rel, cl=opts.cl)
@@ -88,6 +107,7 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
     add_couplings(rows, {m.name: m for m in spec.signals})
     notes = [f"{len(rows)} windows (+-{plan.window_n_sigma:g} sigma), sidebands {n1:g}-{n2:g} sigma, "
              f"CLs at {opts.cl:.0%}"]  # fmt: skip
+    notes.extend(skipped)
     if asimov:
         notes.append("no data sample in the run: sidebands from the MC, 'observed' is the median count")
     return StatsResult(rows=rows, notes=notes)
