@@ -5,7 +5,8 @@ Signal selection (region "sr", in cutflow order): the ECL-based trigger; at most
 in the Vertex collection; an h' vertex (two tracks that are not both electrons; mu mu if both are muon-ID'd,
 K K if both kaon-ID'd, pi pi otherwise) and a chi2 vertex (both tracks electron-ID'd), each displaced
 (r_min < r < r_max, r / sigma_r > significance_min); the h' vertex points back to the IP, the chi2 vertex does
-not; the conversion veto on the e e pair mass; the K_S and Lambda vetoes on pi pi vertices; missing energy
+not; the conversion veto on the e e pair mass; the K_S and Lambda vetoes (pi pi and p pi hypothesis masses of the
+h' vertex, whatever its final state: misidentified K_S -> pi pi are the main background); missing energy
 in the CMS. One h' candidate per event (the best-pointing displaced non-electron vertex) and one chi2
 candidate (the most significant displaced e e vertex).
 
@@ -85,6 +86,7 @@ class IDMProcessor(SearchProcessor):
         reg, cat = hist.axis.Regular, hist.axis.IntCategory(list(CHANNELS.values()), name="channel")
         return {
             "m_h": HistSpec((cat, reg(400, 0.0, 2.0, name="m", label=r"$m(h')$ [GeV]"))),
+            "vr_m_h": HistSpec((cat, reg(400, 0.0, 2.0, name="m", label=r"$m(h')$ [GeV] (validation region)"))),
             # displacement of the candidates (after the vertex preselection) and N-1 of the other cuts
             "disp_r_h": HistSpec((reg(60, -1.0, 2.0, name="log_r", label=r"$\log_{10}(r_{h'}/\mathrm{cm})$"),)),
             "disp_r_chi": HistSpec((reg(60, -1.0, 2.0, name="log_r", label=r"$\log_{10}(r_{\chi_2}/\mathrm{cm})$"),)),
@@ -143,9 +145,11 @@ class IDMProcessor(SearchProcessor):
         point_h = has_h & (cos_h > wp.hprime_cos_min)
         nopoint_c = has_c & (cos_c < wp.chi2_cos_max)
         conv = has_c & (m_ee > wp.conversion_m_ee_max)
+        # K_S and Lambda vetoes on the pion / proton-pion hypothesis mass of every h' candidate: K_S -> pi pi with
+        # both pions misidentified as muons or kaons lands at m(mu mu) ~ 0.45 and m(K K) ~ 1.05-1.4 GeV
         is_pipi = ch == CHANNELS["pipi"]
-        ks = ~(is_pipi & (m_pipi > wp.ks_window[0]) & (m_pipi < wp.ks_window[1]))
-        lam = ~(is_pipi & (m_ppi > wp.lambda_window[0]) & (m_ppi < wp.lambda_window[1]))
+        ks = ~(has_h & (m_pipi > wp.ks_window[0]) & (m_pipi < wp.ks_window[1]))
+        lam = ~(has_h & (m_ppi > wp.lambda_window[0]) & (m_ppi < wp.lambda_window[1]))
         miss = emiss > wp.missing_energy_min
 
         cuts = [("all", np.ones(n, bool)), ("trigger", trigger), ("max_tracks", few), ("two_vertices", two),
@@ -154,7 +158,11 @@ class IDMProcessor(SearchProcessor):
                 ("missing_energy", miss)]  # fmt: skip
         selected = np.logical_and.reduce([c for _, c in cuts])
         blind = selected & in_blind_window(m_h, wp)
-        regions = {"sr": Region(cuts), "vertices": Region(cuts[:4])}
+        # validation region for the sideband closure on MC: the h' side of the selection and any second
+        # displaced vertex (the q qbar K_S pairs that fill it have no e e vertex and little missing energy)
+        second = np.bincount(v.evt[displaced], minlength=n) >= 2
+        vr = [*cuts[:6], ("second_vertex", second), ("ks_veto", ks), ("lambda_veto", lam)]
+        regions = {"sr": Region(cuts, blind_from="hprime_vertex"), "vertices": Region(cuts[:4]), "vr": Region(vr)}
 
         def others(skip: str) -> np.ndarray:
             return np.logical_and.reduce([c for name, c in cuts if name != skip])
@@ -164,6 +172,7 @@ class IDMProcessor(SearchProcessor):
         base_h, base_c = others("hprime_pointing"), others("chi2_not_pointing")
         fills = [
             Fill("m_h", "sr", {"channel": ch.astype(int), "m": m_h}),
+            Fill("vr_m_h", "vr", {"channel": ch.astype(int), "m": m_h}),
             Fill("disp_r_h", "vertices", {"log_r": np.log10(np.maximum(r_h, 1e-3))}, mask=has_h),
             Fill("disp_r_chi", "vertices", {"log_r": np.log10(np.maximum(r_c, 1e-3))}, mask=has_c),
             Fill("nm1_angle_h", "vertices", {"log_a": ang_h}, mask=base_h & has_h),

@@ -47,8 +47,8 @@ class IDMWorkingPoint(WorkingPoint):
     muon_id_min: float = 0.5  # both h' daughters for mu mu
     kaon_id_min: float = 0.5  # both h' daughters for K K; pi pi = neither electrons, muons nor kaons
     conversion_m_ee_max: float = 0.03  # [GeV] photon-conversion veto on the e e vertex (pair mass ~ 0)
-    ks_window: tuple[float, float] = (0.48, 0.52)  # [GeV] K_S veto on M(pi pi) (m_KS = 0.4976)
-    lambda_window: tuple[float, float] = (1.108, 1.124)  # [GeV] Lambda veto on M(p pi) of pi pi vertices
+    ks_window: tuple[float, float] = (0.48, 0.52)  # [GeV] K_S veto on M(pi pi) of the h' vertex (m_KS = 0.4976)
+    lambda_window: tuple[float, float] = (1.108, 1.124)  # [GeV] Lambda veto on M(p pi) of the h' vertex
     missing_energy_min: float = 2.0  # [GeV] E*_miss (CMS): two chi1 of 1 GeV escape
     # blinding (data): selected events with m(h') within +-blind_n_sigma resolutions of a scan mass
     blind_masses: tuple[float, ...] = (0.4, 0.8, 1.2, 1.6)
