@@ -86,7 +86,7 @@ class IDMProcessor(SearchProcessor):
         reg, cat = hist.axis.Regular, hist.axis.IntCategory(list(CHANNELS.values()), name="channel")
         return {
             "m_h": HistSpec((cat, reg(400, 0.0, 2.0, name="m", label=r"$m(h')$ [GeV]"))),
-            "vr_m_h": HistSpec((cat, reg(400, 0.0, 2.0, name="m", label=r"$m(h')$ [GeV] (validation region)"))),
+            "vr_m_h": HistSpec((cat, reg(2000, 0.0, 2.0, name="m", label=r"$m(h')$ [GeV] (validation region)"))),
             # displacement of the candidates (after the vertex preselection) and N-1 of the other cuts
             "disp_r_h": HistSpec((reg(60, -1.0, 2.0, name="log_r", label=r"$\log_{10}(r_{h'}/\mathrm{cm})$"),)),
             "disp_r_chi": HistSpec((reg(60, -1.0, 2.0, name="log_r", label=r"$\log_{10}(r_{\chi_2}/\mathrm{cm})$"),)),
