@@ -121,6 +121,7 @@ SEARCH = SearchSpec(
         closure_rel_unc=0.5,
     ),
     working_point=IDMWorkingPoint,
+    plots="processors.idm.plots:make",
     published=Published(
         reference="Belle II, arXiv:2505.09705 (2025), 365 fb^-1 (abstract)",
         lumi_fb=365.0,
