@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from processors.idm.search import CHANNELS, SEARCH, IDMWorkingPoint
+from processors.spec import SidebandCounting
 
 SHAPES = {"disp_r_h": "h' vertex", "disp_r_chi": "chi2 vertex", "nm1_angle_h": "h' vertex (N-1)",
           "nm1_angle_chi": "chi2 vertex (N-1)"}  # fmt: skip
@@ -77,7 +78,9 @@ def make(run: Any, outdir: Path, tools: Any) -> list[Path]:
 def _mass_plots(run: Any, outdir: Path, tools: Any, plt: Any, mplhep: Any) -> list[Path]:
     wp = IDMWorkingPoint(**((run.provenance or {}).get("options", {}).get("working_point") or {}))
     ev = run.eventlists()
-    n1, n2 = SEARCH.stats.sideband_n_sigma
+    plan = SEARCH.stats
+    assert isinstance(plan, SidebandCounting)
+    n1, n2 = plan.sideband_n_sigma
     edges = np.linspace(0.2, 2.0, 361)
     made: list[Path] = []
     for chan, code in CHANNELS.items():
@@ -95,7 +98,7 @@ def _mass_plots(run: Any, outdir: Path, tools: Any, plt: Any, mplhep: Any) -> li
                         label=_label(run, s))  # fmt: skip
         for m in wp.blind_masses:
             w = wp.m_res_a + wp.m_res_b * m
-            ax.axvspan(m - SEARCH.stats.window_n_sigma * w, m + SEARCH.stats.window_n_sigma * w, color="red", alpha=0.2)
+            ax.axvspan(m - plan.window_n_sigma * w, m + plan.window_n_sigma * w, color="red", alpha=0.2)
             for sgn in (-1, 1):
                 lo, hi = sorted((m + sgn * n1 * w, m + sgn * n2 * w))
                 ax.axvspan(lo, hi, color="blue", alpha=0.1)
