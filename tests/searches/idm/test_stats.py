@@ -118,3 +118,15 @@ def test_sideband_closure_on_mc(tmp_path: Path) -> None:
     print(f"closure on the tail: predicted {pred:.4g}, MC {true:.4g}; pulls {[round(t[2], 1) for t in tail]}")
     assert min(t[2] for t in tail) > -2.0, tail  # never much below the truth on a convex tail
     assert closure(1.06)[2] < -5.0  # the peak's rising edge: the flat estimate fails (measured -25)
+
+
+def test_eps_recast_reproduces_the_cross_section_limit() -> None:
+    from workflows.stats.plans.common import recast_limits
+
+    for model in SEARCH.signals:
+        (rc,) = model.recasts
+        p = {"mass2": np.array([1.2, 1.6]), "sin_theta": np.array([1e-3, 1e-4])}  # above the K K threshold
+        np.testing.assert_allclose(rc.xsec_fb(p, 2 * rc.c_ref) / rc.xsec_fb(p, rc.c_ref), 4.0, rtol=1e-12)
+        eps = recast_limits(rc, p, [0.1, 0.1])
+        np.testing.assert_allclose(rc.xsec_fb(p, 1.0) * eps**2 * rc.bf(p), 0.1, rtol=1e-9)
+        assert np.all(rc.bf(p) > 0) and np.all(rc.bf(p) < 1)
