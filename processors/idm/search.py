@@ -77,6 +77,23 @@ def _bf(channel: str):
     return bf
 
 
+def _bf_chi2_ee(params: Mapping[str, np.ndarray]) -> np.ndarray:
+    from samples import constants as C
+    from samples.generator import idm_model as M
+
+    m1 = C.IDM_M_CHI1
+    ee = M.chi2_bf_ee(m1, C.IDM_DELTA_OVER_MCHI1 * m1, C.IDM_MA_OVER_MCHI1 * m1)
+    return np.full(np.shape(np.atleast_1d(params["mass2"])), ee)
+
+
+def _h_bf(model: str, params: Mapping[str, float]) -> float:
+    """Weight of a final state's yield in the combination: B(h' -> xx) at the hypothesis' m_h'."""
+    from samples.generator import idm_model as M
+
+    channel = {f"idm_{k.lower()}": k for k in CHANNELS}[model]
+    return M.h_branching_fraction(channel, float(params["mass2"]))
+
+
 def _model(channel: str, label: str) -> SignalModel:
     return SignalModel(
         name=f"idm_{channel.lower()}",
@@ -105,7 +122,32 @@ SEARCH = SearchSpec(
     reference="Belle II, arXiv:2505.09705 (2025); model arXiv:2012.08595",
     processor="processors.idm.processor:IDMProcessor",
     lumi=Luminosity(365.0, "arXiv:2505.09705: Belle II 2019-2022 data at and near the Y(4S)"),
-    signals=(_model("mumu", "mu mu"), _model("pipi", "pi pi"), _model("KK", "K K")),
+    signals=(
+        _model("mumu", "mu mu"),
+        _model("pipi", "pi pi"),
+        _model("KK", "K K"),
+        # the combination of the three (sideband plan, combine_as): a limit on sigma x B(chi2 -> chi1 e e), the
+        # final states weighted by B(h' -> xx) of the model; no samples of its own
+        SignalModel(
+            name="idm_combined",
+            process="idm",
+            label="h' -> mu mu + pi pi + K K",
+            params=("mass2", "sin_theta"),
+            param_labels={"mass2": r"$m_{h'}$ [GeV]", "sin_theta": r"$\sin\theta$"},
+            recasts=(
+                Recast(
+                    "eps",
+                    "eps",
+                    2.0,
+                    1e-3,
+                    _xsec,
+                    _bf_chi2_ee,
+                    "kinetic mixing, the three final states "
+                    "combined with the model's B(h' -> xx); chi2 lifetime held at eps = 1e-3",
+                ),
+            ),
+        ),
+    ),
     backgrounds=("uu_dv", "dd_dv", "ss_dv", "cc_dv"),
     data=(DataSample("data_idm", "background-only pseudo-data at 365 fb^-1, resampled from the MC"),),
     recipe="idm",
@@ -119,6 +161,8 @@ SEARCH = SearchSpec(
         category="channel",
         model_categories={f"idm_{k.lower()}": float(v) for k, v in CHANNELS.items()},
         closure_rel_unc=0.5,
+        combine_as="idm_combined",
+        combine_weight=_h_bf,
     ),
     working_point=IDMWorkingPoint,
     plots="processors.idm.plots:make",

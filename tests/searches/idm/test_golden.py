@@ -13,5 +13,5 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def test_golden_outputs(tmp_path: Path) -> None:
     got = golden_fingerprint("idm", GOLDEN, tmp_path / "out")
-    assert {r["model"] for r in got["limits"]} == {"idm_mumu", "idm_pipi", "idm_kk"}
+    assert {r["model"] for r in got["limits"]} == {"idm_mumu", "idm_pipi", "idm_kk", "idm_combined"}
     check_or_update(GOLDEN / "expected.json", got)

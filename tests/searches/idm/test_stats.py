@@ -130,3 +130,30 @@ def test_eps_recast_reproduces_the_cross_section_limit() -> None:
         eps = recast_limits(rc, p, [0.1, 0.1])
         np.testing.assert_allclose(rc.xsec_fb(p, 1.0) * eps**2 * rc.bf(p), 0.1, rtol=1e-9)
         assert np.all(rc.bf(p) > 0) and np.all(rc.bf(p) < 1)
+
+
+def test_combined_final_states(tmp_path: Path) -> None:
+    """mu mu and pi pi signals of one hypothesis, no data anywhere: the combined row counts n = 0 and limits
+    sigma x B(chi2 -> chi1 e e) to 2.996 / sum_c B(h' -> c) s_c / sigma_c."""
+    from samples.generator import idm_model as M
+
+    rng = np.random.default_rng(8)
+    lists, samples = {}, {"data_idm": {"is_data": True, "process": "data"}}
+    for chan, n, w in (("mumu", 300, 0.2), ("pipi", 500, 0.4)):
+        lists[chan] = {"m_h": rng.normal(0.8, 0.005, n), "channel": np.full(n, float(CHANNELS[chan])),
+                       "weight": np.full(n, w)}  # fmt: skip
+        samples[chan] = {"is_signal": True, "process": f"idm_{chan}", "mass2": 0.8, "sin_theta": 1e-3, "xsec_fb": 5.0}
+    run = _run(tmp_path, lists, samples)
+    rows = implementation(SEARCH)(run, SEARCH, StatsOptions(cl=0.95, progress=False)).rows
+    by = {r.hypothesis.model: r for r in rows}
+    assert set(by) == {"idm_mumu", "idm_pipi", "idm_combined"}
+    comb = by["idm_combined"]
+    sens = sum(M.h_branching_fraction(c, 0.8) * by[f"idm_{c.lower()}"].extra["signal_events"] / 5.0
+               for c in ("mumu", "pipi"))  # fmt: skip
+    assert comb.extra["n_obs"] == 0
+    assert comb.observed == pytest.approx(2.9957 / sens, rel=1e-4)
+    assert comb.extra["background"] == pytest.approx(by["idm_mumu"].extra["background"] * 2)
+    # the combination beats each final state once their B(h' -> xx) are folded in
+    for c in ("mumu", "pipi"):
+        assert comb.observed < by[f"idm_{c}"].observed / M.h_branching_fraction(c, 0.8)
+    assert comb.couplings["eps"].observed > 0

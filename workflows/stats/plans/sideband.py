@@ -21,7 +21,7 @@ import numpy as np
 
 from processors.spec import SearchSpec, SidebandCounting
 from workflows.stats import counting
-from workflows.stats.plans.common import LimitRow, StatsOptions, StatsResult, add_couplings
+from workflows.stats.plans.common import Hypothesis, LimitRow, StatsOptions, StatsResult, add_couplings
 from workflows.stats.plans.counting_common import sigma_limit_fb, split_eventlists
 from workflows.stats.plans.window_counting import counting_z
 
@@ -48,6 +48,33 @@ def _in_category(cols: dict[str, np.ndarray], column: str | None, value: float |
         return cols
     keep = np.asarray(cols[column], float) == value
     return {k: np.asarray(v)[keep] for k, v in cols.items()}
+
+
+def _combined(plan: SidebandCounting, opts: StatsOptions, meta: list, n: np.ndarray, b: np.ndarray, rel: np.ndarray,
+              asimov: bool) -> list[LimitRow]:  # fmt: skip
+    """One row per hypothesis (same parameters) shared by >= 2 category models: n, b summed (b's absolute
+    uncertainties in quadrature), the signal sensitivity sum_c w_c s_c / sigma_c [events per fb]."""
+    assert plan.combine_as is not None
+    weight = plan.combine_weight or (lambda model, params: 1.0)
+    groups: dict[tuple, list[int]] = {}
+    for j, (_, hyp, *_rest) in enumerate(meta):
+        groups.setdefault(hyp.params, []).append(j)
+    keys = [k for k, js in groups.items() if len(js) >= 2]
+    if not keys:
+        return []
+    sens = np.array([sum(weight(meta[j][1].model, dict(k)) * meta[j][2] / meta[j][3] for j in groups[k]) for k in keys])
+    bc = np.array([b[groups[k]].sum() for k in keys])
+    relc = np.array([np.hypot.reduce(b[groups[k]] * rel[groups[k]]) for k in keys]) / bc
+    nc = counting.expected_counts(bc, relc)[2] if asimov else np.array([n[groups[k]].sum() for k in keys])
+    lim = counting.counting_limits(nc, bc, relc, cl=opts.cl)
+    p0 = counting.counting_p0(nc, bc, relc)
+    return [LimitRow(hypothesis=Hypothesis(plan.combine_as, k), cl=opts.cl, observed=float(lim.observed[i] / sens[i]),
+                     expected=[float(e) for e in lim.expected[:, i] / sens[i]], method="CLs counting (combined)",
+                     z_local=counting_z(p0[i]), data_is_asimov=asimov,
+                     extra={"n_obs": float(nc[i]), "background": float(bc[i]), "background_rel_unc": float(relc[i]),
+                            "signal_events_per_fb": float(sens[i]),
+                            "combined": [meta[j][1].model for j in groups[k]]})
+            for i, k in enumerate(keys)]  # fmt: skip
 
 
 def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
@@ -104,6 +131,8 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
                    "background": float(b[j]), "background_rel_unc": float(rel[j]), "signal_events": s_evt,
                    "width": width, **closure[j]},
         ))  # fmt: skip
+    if plan.combine_as:
+        rows += _combined(plan, opts, meta, n_arr, b, rel, asimov)
     add_couplings(rows, {m.name: m for m in spec.signals})
     notes = [f"{len(rows)} windows (+-{plan.window_n_sigma:g} sigma), sidebands {n1:g}-{n2:g} sigma, "
              f"CLs at {opts.cl:.0%}"]  # fmt: skip
