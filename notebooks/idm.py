@@ -137,7 +137,8 @@ from workflows.stats.plans.common import StatsOptions  # noqa: E402
 result = implementation(spec)(run, spec, StatsOptions(cl=spec.cl, progress=False))
 for r in result.rows:
     e = r.extra
-    print(f"{r.hypothesis.label}: n_obs={e['n_obs']:.0f} b={e['background']:.3f} s={e['signal_events']:.1f}  "
+    s = e.get("signal_events", e.get("signal_events_per_fb", float("nan")))  # combined rows: events per fb
+    print(f"{r.hypothesis.label}: n_obs={e['n_obs']:.0f} b={e['background']:.3f} s={s:.1f}  "
           f"sigma x B x B < {r.observed:.3g} fb (expected {r.expected[2]:.3g}); "
           f"eps < {r.couplings['eps'].observed:.2g}")  # fmt: skip
 print("\n".join(result.notes))
