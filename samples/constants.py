@@ -252,3 +252,22 @@ KS_CTAU_CM: float = Particle.from_pdgid(310).lifetime * SPEED_OF_LIGHT_CM_PER_NS
 G_FERMI: float = 1.1663788e-5  # [GeV^-2]
 SIN2_THETA_W: float = 0.23129
 M_Z: float = 91.1880  # [GeV]
+
+# --------------------------------------------------------------------------
+# idm: inelastic dark matter + dark Higgs (processors/idm, samples/generator/idm_model.py)
+# --------------------------------------------------------------------------
+# Benchmark plane (Duerr, Ferber, Garcia-Cely, Hearty, Schmidt-Hoberg, arXiv:2012.08595,
+# JHEP 04 (2021) 146, the plane used by Belle II arXiv:2505.09705): m_A' = 3 m_chi1,
+# Delta = m_chi2 - m_chi1 = 0.4 m_chi1, alpha_D = 0.1; eps = 1e-3 is our reference
+# (sigma ~ eps^2: the eps recast scales from it). m_chi1 = 1 GeV is our choice of slice.
+IDM_MA_OVER_MCHI1: float = 3.0
+IDM_DELTA_OVER_MCHI1: float = 0.4
+IDM_ALPHA_D: float = 0.1
+IDM_EPS_REF: float = 1.0e-3
+IDM_M_CHI1: float = 1.0  # [GeV]
+M_PROTON: float = Particle.from_pdgid(2212).mass / 1000.0
+M_LAMBDA: float = Particle.from_pdgid(3122).mass / 1000.0
+# Vertex resolution model the fast simulation uses (samples/generator/detector.py:
+# sigma grows linearly with radius, clipped): the processor's displacement significance.
+VERTEX_RES_R_REF: float = 10.0  # [cm]
+VERTEX_RES_SCALE_RANGE: tuple[float, float] = (0.2, 3.0)

@@ -66,7 +66,13 @@ def skim_four_tracks(cols: dict[str, np.ndarray], extra_e_max: float = 1.0) -> n
     return (nt == 4) & (mu >= 2) & (extra < extra_e_max)
 
 
-SKIMS = {"two_leptons": skim_two_leptons, "four_tracks": skim_four_tracks}
+def skim_two_vertices(cols: dict[str, np.ndarray], max_tracks: int = 5) -> np.ndarray:
+    """Data skim for the displaced-vertex searches (iDM): >= 2 two-track vertices and at most ``max_tracks``
+    tracks. Looser than the iDM selection (<= 4 tracks)."""
+    return (cols["nVertex"] >= 2) & (cols["nTrack"] <= max_tracks)
+
+
+SKIMS = {"two_leptons": skim_two_leptons, "four_tracks": skim_four_tracks, "two_vertices": skim_two_vertices}
 
 # Resampled pseudo-data are built in memory: a component asking for more events than this is a recipe
 # mistake (a missing skim), refused before it exhausts the machine.

@@ -139,7 +139,23 @@ def single_photon(truth: TruthEvents, beams: Beams, e_cms_min: float = 0.5, max_
     return has_gamma & (n_trk <= max_tracks)
 
 
+def displaced_pairs(truth: TruthEvents, beams: Beams, n_min: int = 2, pt_min: float = 0.05) -> np.ndarray:
+    """At least ``n_min`` displaced decays (true transverse radius > VERTEX_MIN_RADIUS) with a positive and a
+    negative daughter that could make CDC tracks: the only events the fast simulation can give that many
+    Vertex entries (it forms vertices from true displaced decays only), so the skim loses nothing."""
+    trk = _cdc_tracks(truth, pt_min) & (truth.mother >= 0)
+    trk &= np.hypot(truth.vx, truth.vy) > C.VERTEX_MIN_RADIUS
+    evt = truth.event_index()
+    gm = truth.offsets[:-1][evt] + truth.mother  # global index of the mother
+    q = charge_of(truth.pdg)
+    pos = np.unique(gm[trk & (q > 0)])
+    neg = np.unique(gm[trk & (q < 0)])
+    both = np.intersect1d(pos, neg, assume_unique=True)
+    return np.bincount(evt[both], minlength=truth.n_events) >= n_min
+
+
 FILTERS: dict[str, FilterFn] = {
+    "displaced_pairs": displaced_pairs,
     "zprime_inv": two_track_recoil,
     "two_track_recoil": two_track_recoil,
     "min_tracks": min_tracks,

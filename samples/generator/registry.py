@@ -173,6 +173,17 @@ register(
         doc="e+e- -> h' A', A' -> chi1 chi2, chi2 -> chi1 e+e-, h' -> mu mu / pi pi / K K",
     )
 )
+for _name, _fs in {"idm_mumu": "mu+ mu-", "idm_pipi": "pi+ pi-", "idm_kk": "K+ K-"}.items():
+    register(
+        Process(
+            _name,
+            _SIG,
+            "inelastic dark matter with a dark Higgs (Duerr et al., arXiv:2012.08595); widths: idm_model.py",
+            is_signal=True,
+            required=("mass", "mass2", "mass3"),
+            doc=f"e+e- -> h' A', A' -> chi1 chi2, chi2 -> chi1 e+e-, h' -> {_fs} (sin_theta -> c tau of h')",
+        )
+    )
 register(
     Process(
         "monophoton",
