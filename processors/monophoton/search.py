@@ -165,4 +165,5 @@ SEARCH = SearchSpec(
         "`b2dark run monophoton --lumi 53`.",
     ),
     cl=0.90,
+    plots="processors.monophoton.plots:plots",
 )
