@@ -30,7 +30,7 @@ def mc_equivalent_lumi(run: Any, hist: str = "template") -> dict[str, dict[str, 
 
 
 def _map(run: Any, outdir: Path, tools: Any) -> list[Path]:
-    plt, mplhep = tools._mpl()
+    plt, _ = tools._mpl()
     h = run.hists["map_theta_phi"]
     bkg = [s for s in h.axes["sample"] if not run.samples.get(s, {}).get("is_signal")
            and not run.samples.get(s, {}).get("is_data")]  # fmt: skip

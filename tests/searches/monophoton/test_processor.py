@@ -100,7 +100,7 @@ def _variants() -> tuple[list[dict[str, Any]], dict[str, int]]:
         "fiducial": [event(lab_photon(3.0, 150.0))],
         "cluster_time": [event({**lab_photon(3.0, 70.0), "time": 12.0})],
         "no_other_cluster": [event(lab_photon(3.0, 70.0), lab_photon(0.25, 100.0, phi=-2.0))],
-        "extra_energy": [event(lab_photon(3.0, 70.0), *[lab_photon(0.15, 60.0 + 20 * k, phi=-1.0 - k) for k in range(3)])],
+        "extra_energy": [event(lab_photon(3.0, 70.0), *[lab_photon(0.15, 60 + 20 * k, phi=-1 - k) for k in range(3)])],
     }  # fmt: skip
     return good + [e for v in fails.values() for e in v], {k: len(v) for k, v in fails.items()}
 
