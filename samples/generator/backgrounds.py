@@ -258,9 +258,9 @@ def gg_corner_intervals(cmax: float, margin_deg: float = GG_CORNER_MARGIN_DEG) -
         c = np.cos(np.radians(t_deg))
         return float((c - beta) / (1.0 - beta * c))
 
-    iv = [sorted((to_cms(a), to_cms(b))) for a, b in lab]
-    iv += [sorted((-hi, -lo)) for lo, hi in iv]
-    iv = sorted((max(lo, -cmax), min(hi, cmax)) for lo, hi in iv if min(hi, cmax) > max(lo, -cmax))
+    one = [(min(to_cms(a), to_cms(b)), max(to_cms(a), to_cms(b))) for a, b in lab]
+    both = one + [(-hi, -lo) for lo, hi in one]
+    iv = sorted((max(lo, -cmax), min(hi, cmax)) for lo, hi in both if min(hi, cmax) > max(lo, -cmax))
     merged: list[list[float]] = []
     for lo, hi in iv:
         if merged and lo <= merged[-1][1]:
