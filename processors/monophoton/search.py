@@ -133,7 +133,9 @@ SEARCH = SearchSpec(
         observable=photon_energy,
         n_sigma=5.0,
         width_half_range=_width_half_range,
-        scan_step_sigma=3.0,
+        # a hypothesis per generated mass: the generic scan (peak_scan.scan_masses) steps from the lowest
+        # mass, where the E* width is ~9 GeV in M, and would stop after one step
+        scan_step_sigma=None,
         xsec_label=r"$\sigma(e^+e^-\to\gamma A')$, $20^\circ<\theta^*_\gamma<160^\circ$ [fb]",
     ),
     working_point=MonophotonWorkingPoint,
