@@ -45,7 +45,7 @@ def _map(run: Any, outdir: Path, tools: Any) -> list[Path]:
         ax.axvline(t, color="w", lw=0.6, ls="--")
     ax.set_xlabel(m.axes[0].label)
     ax.set_ylabel(m.axes[1].label)
-    ax.set_title("single-photon background before fiducial cuts and vetoes (ECL gaps dashed)")
+    ax.set_title("single-photon background before the fiducial cuts and vetoes (ECL gaps dashed)", fontsize=11)
     return tools._save(fig, outdir / "photon_theta_phi_background")
 
 

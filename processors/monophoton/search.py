@@ -163,8 +163,8 @@ SEARCH = SearchSpec(
                 {"mass": 8.0}, C.BABAR_MONOPHOTON_EPS_RANGE[1], "eps (90% CL)", "~1.6e-3 at 8 GeV", recast="dark_photon"
             ),
         ),
-        note="BaBar's limit is at 53 fb^-1, ours at the run's luminosity (20 fb^-1 by default): scale with "
-        "`b2dark run monophoton --lumi 53`.",
+        note="BaBar's limits are observed at 53 fb^-1, ours expected at the run's luminosity (20 fb^-1); "
+        "notebooks/monophoton.py scales the templates to 53 and 365 fb^-1.",
     ),
     cl=0.90,
     plots="processors.monophoton.plots:plots",
