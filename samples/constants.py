@@ -271,3 +271,23 @@ M_LAMBDA: float = Particle.from_pdgid(3122).mass / 1000.0
 # sigma grows linearly with radius, clipped): the processor's displacement significance.
 VERTEX_RES_R_REF: float = 10.0  # [cm]
 VERTEX_RES_SCALE_RANGE: tuple[float, float] = (0.2, 3.0)
+
+
+# --------------------------------------------------------------------------
+# Mono-photon search (processors/monophoton; issue 14). Systematic magnitudes and the published anchor.
+# --------------------------------------------------------------------------
+# Photon energy scale uncertainty: an assumption, of the order of the Belle II ECL calibration with
+# e+e- -> gamma gamma and radiative Bhabha events (no published per-mille figure is used here).
+MONOPHOTON_ESCALE_REL_UNC: float = 0.005
+# Photon energy resolution uncertainty: the resolution is worsened by this fraction (one-sided shape
+# variation); assumption, of the size of the data/MC resolution differences in Belle II's ECL studies.
+MONOPHOTON_ERES_REL_UNC: float = 0.10
+# Uncertainty of the KLM / photon-veto inefficiency on the backgrounds that fake one photon through a lost
+# photon: 34 % (seed 002, the Z' -> invisible photon-veto study: "additional systematic ... of 34 % for
+# M^2_recoil < 1 GeV^2"), applied to gamma gamma(gamma); 5 % (the same study above 1 GeV^2) to e e gamma.
+MONOPHOTON_VETO_INEFF_UNC_GG: float = 0.34
+MONOPHOTON_VETO_INEFF_UNC_EE: float = 0.05
+# BaBar, PRL 119, 131804 (2017), 53 fb^-1: 90 % CL upper limits on eps from ~4e-4 to ~1.6e-3 for
+# M_A' <= 8 GeV (range end points as quoted in the abstract; no digitised curve is available offline).
+BABAR_MONOPHOTON_LUMI_FB: float = 53.0
+BABAR_MONOPHOTON_EPS_RANGE: tuple[float, float] = (4.0e-4, 1.6e-3)

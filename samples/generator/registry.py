@@ -132,6 +132,8 @@ for _name, _doc in {
     "tautau_mu": "e+e- -> tau+tau-(gamma), tau -> mu nu nu enriched, weighted events",
     "ee": "e+e- -> e+e-(gamma) Bhabha, 10 < theta* < 170 deg",
     "gg": "e+e- -> gamma gamma(gamma)",
+    "gg_corner": "e+e- -> gamma gamma(gamma), pair angles enriched where one photon is lost, weighted events",
+    "ee_wide": "e+e- -> e+e-(gamma) Bhabha, wide-angle ISR enriched, four-lepton antenna weights",
     "eemumu": "e+e- -> e+e-mu+mu- (two-photon), W > 0.5 GeV",
     "eeee": "e+e- -> e+e-e+e- (two-photon), W > 0.5 GeV",
     "eetautau": "e+e- -> e+e-tau+tau- (two-photon)",
