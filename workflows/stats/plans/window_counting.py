@@ -161,22 +161,51 @@ def dense_grid(points: np.ndarray, model: EllipseModel, observable, step: float)
     hull = Delaunay(points)
     lo, hi = points.min(axis=0), points.max(axis=0)
     xs_probe = np.linspace(lo[0], hi[0], 200)
-    out, y = [], lo[1]
-    while y <= hi[1] + 1e-9:
+    out, y, last = [], lo[1], False
+    while True:
         probe = np.column_stack([xs_probe, np.full_like(xs_probe, y)])
         inside = hull.find_simplex(probe) >= 0
-        if not inside.any():
+        if inside.any():
+            i_lo, i_hi = np.flatnonzero(inside)[[0, -1]]
+            x_lo = _edge(hull, xs_probe[max(i_lo - 1, 0)], xs_probe[i_lo], y)
+            x_hi = _edge(hull, xs_probe[min(i_hi + 1, len(xs_probe) - 1)], xs_probe[i_hi], y)
+            _, cov, _ = model(probe[inside], _nominal(observable, probe[inside]))
+            x = x_lo
+            while x < x_hi:
+                out.append((x, y))
+                dx = step * _width(model, observable, x, y)
+                x += min(dx, step * _width(model, observable, x + dx, y))  # the narrower of the two ends
+            out.append((x_hi, y))  # the row's end, so that the hull's edge is covered too
+            dy = step * float(np.sqrt(cov[:, 1, 1].min()))
+            _, cov2, _ = model(probe[inside] + [0.0, dy], _nominal(observable, probe[inside] + [0.0, dy]))
+            dy = min(dy, step * float(np.sqrt(cov2[:, 1, 1].min())))  # narrower windows in the next row
+        else:
+            dy = 0.5 * (hi[1] - lo[1]) / len(xs_probe)
+        if last:
             break
-        x_lo, x_hi = xs_probe[inside].min(), xs_probe[inside].max()
-        _, cov, _ = model(probe[inside], _nominal(observable, probe[inside]))
-        x = x_lo
-        while x <= x_hi + 1e-9:
-            out.append((x, y))
-            _, c, _ = model(np.array([[x, y]]), _nominal(observable, np.array([[x, y]])))
-            x += step * float(np.sqrt(c[0, 0, 0] - c[0, 0, 1] ** 2 / c[0, 1, 1]))
-        y += step * float(np.sqrt(cov[:, 1, 1].min()))
+        y += dy
+        if y >= hi[1]:  # the last row on the hull's top
+            y, last = hi[1] - 1e-9 * max(1.0, abs(hi[1])), True
     grid = np.array(out, float).reshape(-1, 2)
     return grid[hull.find_simplex(grid) >= 0]
+
+
+def _width(model: EllipseModel, observable, x: float, y: float) -> float:
+    """The conditional x width (along a row) at (x, y)."""
+    p = np.array([[x, y]])
+    _, c, _ = model(p, _nominal(observable, p))
+    return float(np.sqrt(c[0, 0, 0] - c[0, 0, 1] ** 2 / c[0, 1, 1]))
+
+
+def _edge(hull, x_out: float, x_in: float, y: float, iterations: int = 40) -> float:
+    """Where the row y crosses the hull between an outside and an inside x (bisection)."""
+    for _ in range(iterations):
+        mid = 0.5 * (x_out + x_in)
+        if hull.find_simplex(np.array([[mid, y]]))[0] >= 0:
+            x_in = mid
+        else:
+            x_out = mid
+    return float(x_in)
 
 
 def _nominal(observable, pts: np.ndarray, names: tuple[str, str] = ("mass", "mass2")) -> np.ndarray:
