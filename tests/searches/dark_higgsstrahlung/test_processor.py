@@ -147,3 +147,22 @@ def test_blinded_data_hide_every_candidate(hand, tmp_path: Path) -> None:
     opened = _process(evs, tmp_path / "data2.root", True, unblind=True)
     assert len(opened["eventlist"]["data"]["event"]) == fails.count("pass")
     assert opened["cutflow"]["data"]["raw"][veto] == fails.count("pass") + fails.count("helicity")
+
+
+def test_helicity_fom_scan_prefers_a_cut_below_the_background_peak() -> None:
+    """Signal flat in |cos theta_hel|, background rising steeply towards 1 (mu mu(gamma)): the Punzi scan
+    keeps most of the signal and cuts the background's peak; with a flat background it keeps everything."""
+    import hist
+
+    from processors.dark_higgsstrahlung.fom import helicity_scan
+
+    h = hist.Hist(hist.axis.StrCategory(["sig", "bkg"], name="sample"), hist.axis.Regular(4, 0, 4, name="m_mumu"),
+                  hist.axis.Regular(4, 0, 4, name="m_recoil"), hist.axis.Regular(10, 0, 1, name="abs_cos_hel"))  # fmt: skip
+    centres = np.linspace(0.05, 0.95, 10)
+    h.values()[0, 1, 1, :] = 10.0  # the signal in one cell, flat in |cos|
+    h.values()[1, 1, 1, :] = 50.0 * np.exp(10 * (centres - 1))  # peaked background
+    scan = helicity_scan(h, ["sig"], ["bkg"])
+    assert 0.5 < scan["best"] < 1.0
+    assert scan["fom"][-1] < scan["fom"].max()
+    h.values()[1, 1, 1, :] = 0.0
+    assert helicity_scan(h, ["sig"], ["bkg"])["best"] == 1.0
