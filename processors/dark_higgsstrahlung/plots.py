@@ -64,7 +64,7 @@ def fom_plot(run: Any, outdir: Path, tools: Any, spec: Any) -> list[Path]:
     plt, mplhep = tools._mpl()
     scan = scan_of_run(run, spec)
     fig, ax = plt.subplots(figsize=(9, 6))
-    for s, f in scan["per_signal"].items():
+    for f in scan["per_signal"].values():
         ax.plot(scan["cuts"], f, color="0.8", lw=0.8)
     ax.plot(scan["cuts"], scan["fom"], "o-", color="C0", label="mean over the signal points")
     ax.axvline(spec.working_point().cos_helicity_max, color="C3", ls="--", label="working point")
