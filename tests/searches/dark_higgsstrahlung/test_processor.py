@@ -156,8 +156,9 @@ def test_helicity_fom_scan_prefers_a_cut_below_the_background_peak() -> None:
 
     from processors.dark_higgsstrahlung.fom import helicity_scan
 
-    h = hist.Hist(hist.axis.StrCategory(["sig", "bkg"], name="sample"), hist.axis.Regular(4, 0, 4, name="m_mumu"),
-                  hist.axis.Regular(4, 0, 4, name="m_recoil"), hist.axis.Regular(10, 0, 1, name="abs_cos_hel"))  # fmt: skip
+    reg = hist.axis.Regular
+    h = hist.Hist(hist.axis.StrCategory(["sig", "bkg"], name="sample"), reg(4, 0, 4, name="m_mumu"),
+                  reg(4, 0, 4, name="m_recoil"), reg(10, 0, 1, name="abs_cos_hel"))  # fmt: skip
     centres = np.linspace(0.05, 0.95, 10)
     h.values()[0, 1, 1, :] = 10.0  # the signal in one cell, flat in |cos|
     h.values()[1, 1, 1, :] = 50.0 * np.exp(10 * (centres - 1))  # peaked background
