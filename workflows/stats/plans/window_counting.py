@@ -118,7 +118,8 @@ def cov_from(sx: np.ndarray, sy: np.ndarray, rho: np.ndarray) -> np.ndarray:
 @dataclass
 class EllipseModel:
     """The signal ellipse and window efficiency across the plane, from the generated points: thin-plate
-    splines through log sigma_x, log sigma_y, atanh(rho), the centre offsets and logit(efficiency)."""
+    splines (in log parameters) through log sigma_x, log sigma_y, atanh(rho), the centre offsets and
+    logit(efficiency)."""
 
     points: np.ndarray  # (n, 2) generated parameters
     targets: np.ndarray  # (n, 6)
@@ -128,7 +129,13 @@ class EllipseModel:
         from scipy.interpolate import RBFInterpolator
 
         if len(self.points) >= 3:
-            self._rbf = RBFInterpolator(self.points, self.targets, kernel="thin_plate_spline", degree=1)
+            self._rbf = RBFInterpolator(self._features(self.points), self.targets, kernel="thin_plate_spline",
+                                        degree=1)  # fmt: skip
+
+    def _features(self, pts: np.ndarray) -> np.ndarray:
+        """Log coordinates for positive parameters (masses): resolutions go as powers of them (the recoil
+        width as 1/M_recoil, from the constant resolution on M^2), which is linear in logs."""
+        return np.log(pts) if np.all(self.points > 0) else pts
 
     @classmethod
     def fit(cls, points: np.ndarray, centres: np.ndarray, nominal: np.ndarray, covs: np.ndarray,
@@ -143,7 +150,7 @@ class EllipseModel:
         """(centres (m, 2), covariances (m, 2, 2), efficiencies (m,)) at ``points`` (m, 2)."""
         pts = np.atleast_2d(np.asarray(points, float))
         if self._rbf is not None:
-            t = self._rbf(pts)  # type: ignore[operator]
+            t = self._rbf(self._features(pts))  # type: ignore[operator]
         else:  # too few points for a surface: the nearest generated point's shape
             near = np.argmin(((pts[:, None, :] - self.points[None]) ** 2).sum(-1), axis=1)
             t = self.targets[near]
