@@ -58,7 +58,7 @@ def main() -> None:
     spec = SearchSpec(name="bench", title="bench", reference="none", processor="x:y", lumi=Luminosity(10.0, "-"),
                       signals=(SignalModel("toy2d", "toy2d", "T", params=("mass", "mass2")),), backgrounds=("bkg",),
                       data=(DataSample("data"),), recipe="none", stats=plan,
-                      systematics=(NormSys("bkg", 0.9, 1.1, ("bkg",)), NormSys("s", 0.9, 1.1, ("signal",))))  # fmt: skip
+                      systematics=(NormSys("b", 0.9, 1.1, ("bkg",)), NormSys("s", 0.9, 1.1, ("signal",))))  # fmt: skip
     with tempfile.TemporaryDirectory() as d:
         run = _setup(Path(d), np.random.default_rng(1))
         t0 = time.perf_counter()
