@@ -62,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         run = _setup(Path(d), np.random.default_rng(1))
         t0 = time.perf_counter()
-        win, _ = W.build_windows(run, spec, split_eventlists(run, spec, ("x", "y")), plan, args.step)
+        W.build_windows(run, spec, split_eventlists(run, spec, ("x", "y")), plan, args.step)
         t_grid = time.perf_counter() - t0
         t0 = time.perf_counter()
         res = W.run(run, spec, StatsOptions(cl=0.9, progress=False))
