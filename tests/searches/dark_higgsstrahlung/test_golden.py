@@ -74,3 +74,19 @@ def test_dense_windows_of_the_search_cover_its_plane(golden_run) -> None:
     centres, _, _ = model(probe, probe)  # a signal at the probe point sits at its interpolated centre
     dmin, _ = W.min_distance(centres[:, 0], centres[:, 1], win.centres, win.covs)
     assert dmin.max() <= spec.stats.window_n_sigma, f"{dmin.max():.2f} sigma from every window"
+
+
+def test_cls_option_is_labelled(golden_run, tmp_path: Path) -> None:
+    """Frequentist CLs on request: every row says which method made it."""
+    import shutil
+
+    from workflows import cli
+
+    out = tmp_path / "cls"
+    shutil.copytree(golden_run[0], out)
+    assert cli.main(["limits", "dark-higgsstrahlung", "--input", str(out), "--processes", "1", "--no-progress",
+                     "--no-hepdata", "--step", "0", "--method", "cls"]) == 0  # fmt: skip
+    rows = json.loads((out / "limits" / "limits_dark-higgsstrahlung.json").read_text())["rows"]
+    bayes = json.loads((golden_run[0] / "limits" / "limits_dark-higgsstrahlung.json").read_text())["rows"]
+    assert {r["method"] for r in rows} == {"cls counting"} and {r["method"] for r in bayes} == {"bayesian counting"}
+    assert all(r["observed"] > 0 for r in rows)
