@@ -95,7 +95,14 @@ SEARCH = SearchSpec(
         ),
     ),
     backgrounds=BACKGROUNDS,
-    data=(DataSample("data_dark_higgsstrahlung", "background-only pseudo-data at 8.34 fb^-1, resampled"),),
+    data=(
+        DataSample("data_dark_higgsstrahlung", "background-only pseudo-data at 8.34 fb^-1, resampled"),
+        DataSample(
+            "data_dark_higgsstrahlung_injected",
+            "the same + 4 fb of A'h' at (7.75, 2.25) GeV, between the "
+            "generated points: the injected-signal check (`b2dark run --data ... --unblind`)",
+        ),
+    ),
     recipe="dark_higgsstrahlung",
     stats=WindowCounting(
         x="m_mumu",
