@@ -374,7 +374,7 @@ def run(run_output, spec: SearchSpec, opts: StatsOptions) -> StatsResult:
                              method=f"{method} counting", z_local=float(z[j]), data_is_asimov=asimov,
                              interpolated=win.samples[j] is None,
                              extra={"sample": win.samples[j] or "", "n_obs": float(n_arr[j]),
-                                    "background": float(s1[j]),
+                                    "background": float(b[j]), "background_mc": float(s1[j]),
                                     "background_rel_unc": float(rel[j]), "signal_events_per_fb": s_evt,
                                     "signal_events": s_evt * float(win.xsec[j]),  # at the sample's xsec (NaN: none)
                                     "efficiency": float(win.eff[j]), "centre": [float(c) for c in win.centres[j]],
