@@ -32,7 +32,9 @@ turns it into cumulative arrays. Event lists carry the event weight (column "wei
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import awkward as ak
@@ -40,6 +42,7 @@ import hist
 import numpy as np
 from coffea import processor
 
+from processors import mva
 from processors.kinematics import P4, as_columns, nth
 from samples.eventformat import all_branches
 
@@ -167,10 +170,43 @@ class SearchProcessor(processor.ProcessorABC):
     # evaluated (analyze_shape) only on events passing them in the nominal pass.
     shape_invariant_cuts: ClassVar[tuple[str, ...]] = ()
 
+    # The features the search computes for its background-suppression network (processors/mva.py); a
+    # search with a network declares them and a working-point field ``network`` (artefact path or None).
+    network_features: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, lumi_fb: float | None = None, unblind: bool = False, working_point: Any = None) -> None:
         self.lumi_fb = lumi_fb
         self.unblind = bool(unblind)
         self.wp = self.default_working_point() if working_point is None else working_point
+        self.network = self._load_network()
+
+    def _load_network(self) -> mva.Artefact | None:
+        """The artefact named by the working point's ``network`` (None: cut-based). Relative paths are
+        looked up from the working directory, then from the repository root (committed artefacts)."""
+        path = getattr(self.wp, "network", None)
+        if not path:
+            return None
+        if not self.network_features:
+            raise ValueError(f"{type(self).__name__}: the working point names a network ({path}) but the "
+                             "processor declares no network_features")  # fmt: skip
+        p = Path(path)
+        if not p.is_absolute() and not p.exists():
+            p = Path(__file__).resolve().parents[1] / p
+        return mva.load(p, search=self.search_name or None, features=self.network_features)
+
+    def network_step(self, features: Mapping[str, Any], mass: Any) -> Any:
+        """The declared network selection step, a per-event bool for a Region's cuts: the working point of
+        the network of the event's mass range (all True when the search runs cut-based)."""
+        if self.network is None:
+            return np.ones(len(mass), dtype=bool)
+        cols = {k: as_columns(features[k], np.nan) for k in self.network.features}
+        return self.network.selected_per_event(cols, as_columns(mass, np.nan))
+
+    def application_weight(self, events) -> Any:
+        """With a network, MC events of the training and validation folds must not fill anything: weight
+        N_FOLDS on the application fold, 0 elsewhere (an unbiased estimate of every MC yield)."""
+        fold = mva.split_fold(as_columns(events.run), as_columns(events.event))
+        return np.where(fold == mva.FOLD_APPLICATION, float(mva.N_FOLDS), 0.0)
 
     @classmethod
     def default_working_point(cls) -> Any:
@@ -263,6 +299,9 @@ class SearchProcessor(processor.ProcessorABC):
         hists = self._book(specs)
         weight = self.event_weight(events)
         one = weight * 0.0 + 1.0
+        if self.network is not None and not is_data:  # the application fold only (raw counts too)
+            app = self.application_weight(events)
+            weight, one = weight * app, one * (app > 0)
 
         eventlist: dict[str, Any] = {}
         res = self.analyze(events, Variation())

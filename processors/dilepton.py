@@ -117,3 +117,30 @@ def pair_kinematics(beam: K.P4, frame: K.CMSFrame, t1: K.P4, t2: K.P4) -> PairKi
     rec = K.recoil(beam, pair)
     opening = np.degrees(K.opening_angle_cms(t1, t2, beam, frame))
     return PairKinematics(pair, pair_cms, rec.theta, rec.phi, opening, K.recoil_mass2(beam, pair, pair_cms))
+
+
+# The network inputs of the Z' -> invisible search (seeds 000 and 003: "the muons' pT with respect to the
+# thrust axis, the pT and pL of the harder muon with respect to the softer one, the dimuon pT"), in the CMS.
+PAIR_FEATURES = ("pt_thrust_hard", "pt_thrust_soft", "pt_hard_wrt_soft", "pl_hard_wrt_soft", "pt_pair_cms")
+
+
+def pair_features(c1: K.P4, c2: K.P4) -> dict[str, np.ndarray]:
+    """PAIR_FEATURES of two tracks given in the CMS. The thrust axis of two momenta is along p1 + p2 or
+    p1 - p2, whichever is longer (it maximises |p1.n| + |p2.n|); "hard" is the larger |p|."""
+    p1 = np.stack([np.asarray(c1.x, float), np.asarray(c1.y, float), np.asarray(c1.z, float)], axis=-1)
+    p2 = np.stack([np.asarray(c2.x, float), np.asarray(c2.y, float), np.asarray(c2.z, float)], axis=-1)
+    plus, minus = p1 + p2, p1 - p2
+    axis = np.where((np.linalg.norm(minus, axis=-1) >= np.linalg.norm(plus, axis=-1))[:, None], minus, plus)
+    axis /= np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+    first_hard = np.linalg.norm(p1, axis=-1) >= np.linalg.norm(p2, axis=-1)
+    hard = np.where(first_hard[:, None], p1, p2)
+    soft = np.where(first_hard[:, None], p2, p1)
+    soft_dir = soft / np.maximum(np.linalg.norm(soft, axis=-1, keepdims=True), 1e-12)
+    pl = np.sum(hard * soft_dir, axis=-1)
+    return {
+        "pt_thrust_hard": np.linalg.norm(np.cross(hard, axis), axis=-1),
+        "pt_thrust_soft": np.linalg.norm(np.cross(soft, axis), axis=-1),
+        "pt_hard_wrt_soft": np.linalg.norm(hard - pl[:, None] * soft_dir, axis=-1),
+        "pl_hard_wrt_soft": pl,
+        "pt_pair_cms": np.hypot(plus[:, 0], plus[:, 1]),
+    }

@@ -169,6 +169,18 @@ class Artefact:
         ranges = ", ".join(f"{n.mass_range[0]:g}-{n.mass_range[1]:g}" for n in self.networks)
         raise ArtefactError(f"mass {mass:g} is in no trained range ({ranges}): {_retrain_hint(self.search)}")
 
+    def selected_per_event(self, features: Mapping[str, Any], mass: np.ndarray) -> np.ndarray:
+        """Per event: passes the working point of the network whose range holds the event's own ``mass``
+        (the reconstructed observable in GeV); an event outside every trained range fails."""
+        mass = np.asarray(mass, dtype=np.float64)
+        out = np.zeros(mass.shape, dtype=bool)
+        for i, net in enumerate(self.networks):
+            lo, hi = net.mass_range
+            inside = (mass >= lo) & ((mass < hi) | ((mass == hi) & (i == len(self.networks) - 1)))
+            if inside.any():
+                out[inside] = net.selected({k: np.asarray(v)[inside] for k, v in features.items()})
+        return out
+
     def score(self, features: Mapping[str, Any], mass: float | None = None) -> np.ndarray:
         if mass is None:
             if len(self.networks) != 1:

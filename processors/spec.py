@@ -177,6 +177,16 @@ class SidebandCounting:
     window_n_sigma: float = 2.0
     sideband_n_sigma: tuple[float, float] = (3.0, 8.0)  # sidebands between these distances (in sigma)
     region: str | None = None
+    # categories (e.g. final states): an event-list column and, per signal model, the value of its
+    # category; a model's windows count only background and data events of that category
+    category: str | None = None
+    model_categories: Mapping[str, float] = field(default_factory=dict)
+    closure_rel_unc: float = 0.0  # relative uncertainty of the sideband method (MC closure), added in quadrature
+    # combination of the categories: rows of the declared signal model ``combine_as`` per hypothesis that two or
+    # more category models share, counts and backgrounds summed, each model's signal weighted by
+    # ``combine_weight(model, params)`` (e.g. its branching fraction): a limit on the cross section before it
+    combine_as: str | None = None
+    combine_weight: Callable[[str, Mapping[str, float]], float] | None = None
 
 
 StatsPlan = PeakScan | WindowCounting | SidebandCounting

@@ -47,7 +47,7 @@ FILESET_METADATA_KEYS = (
     "ctau",
     "injected_signal",
     "file_events",
-)
+)  # plus the numeric generator-specific parameters of the sample (ModelParams extras)
 
 
 class CatalogError(ValueError):
@@ -178,6 +178,9 @@ class Catalog(BaseModel):
                 "injected_signal": s.injected_signal,
                 "file_events": {self.resolve(f.path): f.events for f in files},
             }
+            # numeric generator-specific parameters (e.g. idm's sin_theta) can key hypotheses too
+            extra = s.params.model_extra or {}
+            meta.update({k: float(v) for k, v in extra.items() if isinstance(v, int | float) and k not in meta})
             out[name] = {"files": {self.resolve(f.path): tree for f in files}, "format": want, "metadata": meta}
         return out
 

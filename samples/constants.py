@@ -254,6 +254,43 @@ SIN2_THETA_W: float = 0.23129
 M_Z: float = 91.1880  # [GeV]
 
 # --------------------------------------------------------------------------
+# idm: inelastic dark matter + dark Higgs (processors/idm, samples/generator/idm_model.py)
+# --------------------------------------------------------------------------
+# Benchmark plane (Duerr, Ferber, Garcia-Cely, Hearty, Schmidt-Hoberg, arXiv:2012.08595,
+# JHEP 04 (2021) 146, the plane used by Belle II arXiv:2505.09705): m_A' = 3 m_chi1,
+# Delta = m_chi2 - m_chi1 = 0.4 m_chi1, alpha_D = 0.1; eps = 1e-3 is our reference
+# (sigma ~ eps^2: the eps recast scales from it). m_chi1 = 1 GeV is our choice of slice.
+IDM_MA_OVER_MCHI1: float = 3.0
+IDM_DELTA_OVER_MCHI1: float = 0.4
+IDM_ALPHA_D: float = 0.1
+IDM_EPS_REF: float = 1.0e-3
+IDM_M_CHI1: float = 1.0  # [GeV]
+M_PROTON: float = Particle.from_pdgid(2212).mass / 1000.0
+M_LAMBDA: float = Particle.from_pdgid(3122).mass / 1000.0
+# Vertex resolution model the fast simulation uses (samples/generator/detector.py:
+# sigma grows linearly with radius, clipped): the processor's displacement significance.
+VERTEX_RES_R_REF: float = 10.0  # [cm]
+VERTEX_RES_SCALE_RANGE: tuple[float, float] = (0.2, 3.0)
+
+
+# --------------------------------------------------------------------------
+# Mono-photon search (processors/monophoton; issue 14). Systematic magnitudes and the published anchor.
+# --------------------------------------------------------------------------
+# Photon energy scale uncertainty: an assumption, of the order of the Belle II ECL calibration with
+# e+e- -> gamma gamma and radiative Bhabha events (no published per-mille figure is used here).
+MONOPHOTON_ESCALE_REL_UNC: float = 0.005
+# Photon energy resolution uncertainty: the resolution is worsened by this fraction (one-sided shape
+# variation); assumption, of the size of the data/MC resolution differences in Belle II's ECL studies.
+MONOPHOTON_ERES_REL_UNC: float = 0.10
+# Uncertainty of the KLM / photon-veto inefficiency on the backgrounds that fake one photon through a lost
+# photon: 34 % (seed 002, the Z' -> invisible photon-veto study: "additional systematic ... of 34 % for
+# M^2_recoil < 1 GeV^2"), applied to gamma gamma(gamma); 5 % (the same study above 1 GeV^2) to e e gamma.
+MONOPHOTON_VETO_INEFF_UNC_GG: float = 0.34
+MONOPHOTON_VETO_INEFF_UNC_EE: float = 0.05
+# BaBar, PRL 119, 131804 (2017), 53 fb^-1: 90 % CL upper limits on eps from ~4e-4 to ~1.6e-3 for
+# M_A' <= 8 GeV (range end points as quoted in the abstract; no digitised curve is available offline).
+BABAR_MONOPHOTON_LUMI_FB: float = 53.0
+BABAR_MONOPHOTON_EPS_RANGE: tuple[float, float] = (4.0e-4, 1.6e-3)
 # Dark Higgsstrahlung (processors/dark_higgsstrahlung; Belle II PRL 130, 071804 (2023),
 # arXiv:2207.00509).
 # --------------------------------------------------------------------------

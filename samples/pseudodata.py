@@ -66,7 +66,32 @@ def skim_four_tracks(cols: dict[str, np.ndarray], extra_e_max: float = 1.0) -> n
     return (nt == 4) & (mu >= 2) & (extra < extra_e_max)
 
 
-SKIMS = {"two_leptons": skim_two_leptons, "four_tracks": skim_four_tracks}
+def skim_two_vertices(cols: dict[str, np.ndarray], max_tracks: int = 5) -> np.ndarray:
+    """Data skim for the displaced-vertex searches (iDM): >= 2 two-track vertices and at most ``max_tracks``
+    tracks. Looser than the iDM selection (<= 4 tracks)."""
+    return (cols["nVertex"] >= 2) & (cols["nTrack"] <= max_tracks)
+
+
+def skim_one_photon(cols: dict[str, np.ndarray], e_min: float = 0.4, extra_e_max: float = 0.6) -> np.ndarray:
+    """Data skim for the mono-photon search: no track, a cluster above ``e_min`` GeV (lab) and the other
+    clusters summing to less than ``extra_e_max`` GeV. Looser than the mono-photon selection."""
+    nph = cols["nPhoton"]
+    e = cols["Photon_E"].astype(np.float64)
+    total = _event_sum(nph, e)
+    off = np.concatenate([[0], np.cumsum(nph)])
+    emax = np.zeros(nph.size)
+    has = nph > 0
+    if e.size:
+        emax[has] = np.maximum.reduceat(e, off[:-1][has])
+    return (cols["nTrack"] == 0) & (emax > e_min) & (total - emax < extra_e_max)
+
+
+SKIMS = {
+    "two_leptons": skim_two_leptons,
+    "four_tracks": skim_four_tracks,
+    "two_vertices": skim_two_vertices,
+    "one_photon": skim_one_photon,
+}
 
 # Resampled pseudo-data are built in memory: a component asking for more events than this is a recipe
 # mistake (a missing skim), refused before it exhausts the machine.

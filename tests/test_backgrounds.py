@@ -16,6 +16,7 @@ EXPECTED = {
     "mumu", "tautau", "ee", "gg", "eemumu", "eeee", "eetautau", "mumumumu", "mumutautau",
     "uu", "dd", "ss", "cc", "gnunu",
     "tautau_mu",  # tautau with tau -> mu nu nu enriched and weighted back (tests/test_tau_bias.py)
+    "gg_corner", "ee_wide",  # mono-photon corners, weighted (tests/searches/monophoton/test_generator.py)
 }  # fmt: skip
 
 

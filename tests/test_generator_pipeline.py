@@ -24,6 +24,9 @@ SIGNAL_PARAMS = {
     "zprime_tautau": {"mass": 5.0},
     "dark_higgsstrahlung": {"mass": 2.0, "mass2": 1.0},
     "idm": {"mass": 3.0, "mass2": 0.5, "mass3": 0.6},
+    "idm_mumu": {"mass": 3.0, "mass2": 0.5, "mass3": 0.6, "sin_theta": 1e-3},
+    "idm_pipi": {"mass": 3.0, "mass2": 0.5, "mass3": 0.6},
+    "idm_kk": {"mass": 3.0, "mass2": 1.2, "mass3": 0.6},
     "monophoton": {"mass": 1.0},
     "scalar_mumu": {"mass": 2.0},
 }

@@ -222,3 +222,22 @@ def test_punzi_net_beats_random_and_matches_cross_entropy(trained: dict[str, dic
     # the validation record agrees with a recount at the working point
     v = trained["punzi"]["networks"][0]["validation"]
     assert all(v["fom_at_working_point"][s] >= v["fom_no_cut"][s] for s in v["fom_no_cut"])
+
+
+def test_working_point_fom_floors_the_background_at_what_the_mc_can_show() -> None:
+    """A cut that leaves no MC background in the window is worth no more than B = one MC event."""
+    from workflows.train.dataset import Hypothesis, RangeData
+
+    score = np.array([0.9, 0.8, 0.2, 0.1, 0.3, 0.5])  # two signal events above every background event
+    hyp = np.array([0, 0, -1, -1, -1, -1])
+    weight = np.array([1.0, 1.0, 10.0, 10.0, 10.0, 10.0])
+    window = np.array([[False], [False], [True], [True], [True], [True]])
+    data = RangeData(X=np.zeros((6, 1)), weight=weight, hyp=hyp, window=window,
+                     hypotheses=(Hypothesis("s", 1.0, 1.0, 0.1),))  # fmt: skip
+    tight = fom.cut_scan(score, data, a=3.0)
+    naive = fom.cut_scan(score, data, a=3.0, mc_floor=False)
+    i = int(np.flatnonzero(tight.background[:, 0] == 0)[0])  # the first cut that empties the window
+    assert tight.eff[i, 0] == 1.0
+    assert naive.fom[i, 0] == pytest.approx(1.0 / 1.5)
+    assert tight.fom[i, 0] == pytest.approx(1.0 / (1.5 + np.sqrt(10.0)))  # w_max = 10
+    assert tight.fom[0, 0] == pytest.approx(1.0 / (1.5 + np.sqrt(40.0 + np.sqrt(400.0))))  # B + sqrt(sum w^2)

@@ -133,3 +133,24 @@ def test_fast_limit_matches_pyhf_limit():
     assert fast.observed == pytest.approx(obs, rel=5e-3)
     np.testing.assert_allclose(fast.expected, exp, rtol=5e-3)
     assert np.all(np.diff(fast.expected) > 0)
+
+
+def test_signal_fit_matches_pyhf_mle_and_profile_interval():
+    """Best-fit POI and its 68 % profile-likelihood interval (fastfit.signal_fit) against pyhf's MLE and
+    a pyhf profile scan of the same model (an excess in the data so that the interval is away from 0)."""
+    sig = template([0.0, 2.0, 5.0, 1.0], 0.05)
+    bkg = template([12.0, 9.0, 7.0, 5.0], 0.3)
+    ws, _ = build_workspace(sig, {"bkg": bkg}, data_hist([13, 14, 21, 6]), None, SYSTS)
+    fit = limits.signal_fit(dict(ws), interval_cl=0.6827)
+    model, data = ws.model(), ws.data(ws.model())
+    bounds = model.config.suggested_bounds()
+    bounds[model.config.poi_index] = (0.0, 50.0)
+    best, twice_nll_min = pyhf.infer.mle.fit(data, model, par_bounds=bounds, return_fitted_val=True)
+    assert fit.mu_hat == pytest.approx(float(best[model.config.poi_index]), rel=2e-3)
+    assert 1.0 < fit.lo < fit.mu_hat < fit.hi
+    for mu in (fit.lo, fit.hi):  # 2 Delta NLL = 1 at both ends, in pyhf's own likelihood
+        _, twice_nll = pyhf.infer.mle.fixed_poi_fit(mu, data, model, par_bounds=bounds, return_fitted_val=True)
+        assert float(twice_nll - twice_nll_min) == pytest.approx(1.0, abs=0.01)
+    assert fit.z == pytest.approx(limits.local_significance(dict(ws)), rel=1e-9)
+    none = limits.signal_fit(dict(build_workspace(sig, {"bkg": bkg}, data_hist([12, 9, 7, 5]), None, SYSTS)[0]))
+    assert none.mu_hat < 0.3 and np.isnan(none.lo)  # no excess: a small best fit, no interval asked

@@ -312,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the user's input, printed as one line (anything else is a bug: traceback)."""
+    from processors.mva import ArtefactError
     from processors.registry import UnknownSearchError
     from samples.catalog import CatalogError
     from workflows.fileset import SampleSelectionError
@@ -322,7 +323,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from workflows.workingpoint import WorkingPointError
 
     return (BadInputError, FileNotFoundError, RunOptionsError, AccountingError, SampleSelectionError,
-            WorkingPointError, CatalogError, UnknownSearchError, InspectError, OutputFolderError)  # fmt: skip
+            WorkingPointError, CatalogError, UnknownSearchError, InspectError, OutputFolderError,
+            ArtefactError)  # fmt: skip
 
 
 if __name__ == "__main__":

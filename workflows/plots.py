@@ -242,7 +242,7 @@ def mass_plots(run: RunOutput, outdir: Path, spec: SearchSpec, rows: list[dict] 
                 "s",
                 color="0.3",
                 ms=8,
-                label=f"Belle II ({_short_reference(published.reference)})",
+                label=f"{published.reference.split(',')[0].strip()} ({_short_reference(published.reference)})",
             )
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"signal width on {spec.stats.axis}")

@@ -123,7 +123,9 @@ def code_digest(proc_cls: type) -> str:
     return checkpoint.config_hash({"file": str(src), "text": src.read_text()})
 
 
-def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any, code: str, wp: Any) -> str:
+def run_hash(
+    cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any, code: str, wp: Any, network: str | None = None
+) -> str:
     import coffea
 
     return checkpoint.config_hash(
@@ -131,6 +133,7 @@ def run_hash(cfg: RunConfig, proc_spec: str, fileset: dict[str, Any], opts: Any,
             "search": cfg.search.name,
             "processor": proc_spec,
             "working_point": wp.model_dump(mode="json") if wp is not None else None,
+            "network": network,  # the artefact's content digest: a retrained network never resumes
             "unblind": cfg.unblind,
             "lumi_fb": cfg.lumi_fb,
             "fileset": fileset,
@@ -201,7 +204,8 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
                 raise inputcheck.BadInputError(problems)
         interrupt.check()
 
-        rhash = run_hash(cfg, proc_spec, fileset, opts, code_digest(proc_cls), wp)
+        network = getattr(proc, "network", None)
+        rhash = run_hash(cfg, proc_spec, fileset, opts, code_digest(proc_cls), wp, network.digest if network else None)
         partial_dir, n_before = checkpoint.prepare(out_dir, rhash, cfg.resume)
         if cfg.resume:
             print(f"[b2dark] resume: {n_before} finished chunk(s) found in {partial_dir}")
@@ -261,6 +265,7 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
                 "processor": proc_spec,
                 "schema": f"{schema.__module__}:{schema.__qualname__}",
                 "working_point": wp.model_dump(mode="json") if wp is not None else None,
+                "network": None if network is None else {"path": str(network.path), "digest": network.digest},
                 "data_sample": selection.data,
                 "input_format": input_format,
             },

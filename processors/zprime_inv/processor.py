@@ -69,6 +69,7 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
     """The Z' -> invisible search; constructor ``(lumi_fb=None, unblind=False, working_point=None)``."""
 
     search_name = "zprime-inv"
+    network_features = D.PAIR_FEATURES
     branches = (
         "nTrack", "Track_px", "Track_py", "Track_pz", "Track_charge", "Track_d0", "Track_z0", "Track_muonID",
         "Track_electronID", "nPhoton", "Photon_E", "Photon_theta", "Photon_phi", "nKLMCluster", "KLMCluster_theta",
@@ -130,10 +131,18 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
         sr = barrel & veto_ok & not_b2b & in_range
         theta_cms = on_events(sr, lambda take: K.recoil_theta_cms(
             take(beam), take(pair), take(pair_cms), K.electron_beam_axis_cms(take(beam), take(frame))))  # fmt: skip
+        # the network inputs (event list, and the network step when the working point names one)
+        idx = np.flatnonzero(sr)
+        fsr = frame.take(idx)
+        feats = {}
+        for k, v in D.pair_features(fsr.to_cms(t1.take(idx)), fsr.to_cms(t2.take(idx))).items():
+            feats[k] = np.full(len(sr), np.nan)
+            feats[k][idx] = v
+        network = self.network_step(feats, np.sqrt(np.clip(m2, 0.0, None))) if self.network is not None else None
         return {
             "beam": beam, "t1": t1, "t2": t2, "pair": pair, "m2": m2, "theta_cms": theta_cms,
             "rec_theta": pk.recoil_theta, "opening": opening, "barrel": barrel, "veto": veto_ok, "not_b2b": not_b2b,
-            "in_range": in_range, "sr": sr,
+            "in_range": in_range, "sr": sr, "features": feats, "network": network,
         }  # fmt: skip
 
     def _veto(self, events, rows: np.ndarray | None = None, photons: K.Jagged | None = None) -> S.PhotonVeto:
@@ -143,11 +152,13 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
             extra_energy_max=self.wp.extra_energy_max,
         )  # fmt: skip
 
-    @staticmethod
-    def _sr_region(base_cuts: list, d: dict) -> Region:
+    def _sr_region(self, base_cuts: list, d: dict) -> Region:
+        # the network step (issue 15) only when the working point names an artefact: cut-based outputs
+        # keep their cutflow
+        net = [] if d["network"] is None else [("network", d["network"])]
         return Region(
             [*base_cuts, ("recoil_in_barrel", d["barrel"]), ("photon_veto", d["veto"]),
-             ("not_back_to_back", d["not_b2b"]), ("m2_in_range", d["in_range"])],
+             ("not_back_to_back", d["not_b2b"]), ("m2_in_range", d["in_range"]), *net],
             blind_from="photon_veto",
         )  # fmt: skip
 
@@ -241,6 +252,7 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
 
         # regions and fills, per event of the chunk
         full = {k: on_mu.mask(d[k]) for k in ("barrel", "veto", "not_b2b", "in_range")}
+        full["network"] = None if d["network"] is None else on_mu.mask(d["network"])
         sr = self._sr_region([*base_cuts, ("muon_id", cut.mask(muid))], full)
         presel = Region(sr.cuts[:6])
         cr_mmg = Region([*sr.cuts[:5], ("hard_photon", on_mu.mask(hard_photon)),
@@ -284,6 +296,7 @@ class ZPrimeInvisibleProcessor(SearchProcessor):
                 "event": K.as_columns(events.event),
                 "m2_recoil": m2_full,
                 "theta_recoil": theta_cms_full,
+                **{k: val(v) for k, v in d["features"].items()},
             },
             eventlist_region="sr",
             cache=cache,

@@ -42,6 +42,9 @@ class ZPrimeInvWorkingPoint(WorkingPoint):
     mumugamma_photon_e_min: float = 1.0  # [GeV] mu mu gamma control sample
     mumugamma_ecms_range: tuple[float, float] = (10.18, 10.98)  # [GeV] E*(mu mu gamma) window
     ee_m2_max: float = 1.0  # [GeV^2] e e control sample (photon-veto inefficiency)
+    # background-suppression network (issue 15): an artefact of `b2dark train zprime-inv` (features
+    # processors.dilepton.PAIR_FEATURES); None = the cut-based selection
+    network: str | None = None
 
 
 def _m2(mass: float) -> float:

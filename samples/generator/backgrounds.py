@@ -131,8 +131,14 @@ def gen_ee(
     kmin: float = KMIN_DEFAULT,
     isr: bool = True,
     fsr: bool = True,
+    isr_wide_fraction: float = 0.0,
+    coherent: bool = False,
 ) -> TruthEvents:
-    """Bhabha e+e- -> e+e-(gamma), theta*(e-) in [theta_min, 180 - theta_min] in the pair frame."""
+    """Bhabha e+e- -> e+e-(gamma), theta*(e-) in [theta_min, 180 - theta_min] in the pair frame.
+    ``isr_wide_fraction`` > 0: that share of the ISR photons drawn at wide angles, events weighted
+    (qed.sample_isr): the e e gamma corner of the mono-photon search. ``coherent``: every photon weighted
+    by :func:`coherence_weight` (the four-lepton soft-photon antenna instead of the beams' and the final
+    pair's separately): small-angle Bhabha scattering radiates little at wide angles."""
     sqrt_s = _check(n, sqrt_s)
     cmax = float(np.cos(np.radians(theta_min_deg)))
     if cmax not in _BHABHA:
@@ -148,9 +154,49 @@ def gen_ee(
         fsr,
         kmin,
         xsec_shape="1/s",
+        isr_wide_fraction=isr_wide_fraction,
     )
     ev, _, _ = _pair_events(n, 11, rp)
-    return ev.build(_weights(n))
+    w = np.ones(n) if rp.weight is None else rp.weight
+    if coherent:
+        w = w * coherence_weight(sqrt_s, rp.f, rp.fbar, rp.isr, rp.has_isr)
+        w = w * coherence_weight(sqrt_s, rp.f, rp.fbar, rp.fsr, rp.has_fsr)
+        # the total (Physics Book) cross section stays: R only moves photons between angles (mean ~0.83)
+        w = w / w.mean()
+    return ev.build({"weight": w})
+
+
+COHERENCE_WEIGHT_MAX = 4.0  # |J_full|^2 / (|J_in|^2 + |J_out|^2) <= 2 for soft photons; a cap for rounding
+
+
+def coherence_weight(sqrt_s: np.ndarray, em: np.ndarray, ep: np.ndarray, k: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """Soft-photon (eikonal) weight of a photon ``k`` in e+e- -> e-(em) e+(ep) gamma, CMS, e- beam along +z:
+    R = -J.J / (-J_in.J_in - J_out.J_out), J = sum_i eta_i q_i p_i / (p_i.k) over the four leptons. The
+    generator radiates from the beams (ISR) and from the final pair (FSR) independently, i.e. with the
+    incoherent sum in the denominator; R restores their interference (Low's theorem: exact for soft
+    photons, an approximation for hard ones). For small-angle scattering the e- in / e- out currents
+    cancel at wide photon angles (R ~ theta_e^2); 1 where ``has`` is False."""
+    out = np.ones(sqrt_s.shape[0])
+    h = np.flatnonzero(has)
+    if h.size == 0:
+        return out
+    e = 0.5 * sqrt_s[h]
+    pz = np.sqrt(np.maximum(e * e - C.M_E * C.M_E, 0.0))
+    zero = np.zeros_like(e)
+    p1 = np.stack([zero, zero, pz, e], axis=1)  # e- beam
+    p2 = np.stack([zero, zero, -pz, e], axis=1)  # e+ beam
+    kk = k[h]
+
+    def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a[:, 3] * b[:, 3] - np.sum(a[:, :3] * b[:, :3], axis=1)
+
+    a = [p / dot(p, kk)[:, None] for p in (p1, p2, em[h], ep[h])]
+    j_in, j_out = a[0] - a[1], a[3] - a[2]  # e- in (q=-1, incoming) ~ +p1; e+ in ~ -p2; e- out ~ -p3; e+ out ~ +p4
+    full, inc = -dot(j_in + j_out, j_in + j_out), -dot(j_in, j_in) - dot(j_out, j_out)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(inc > 0, full / inc, 1.0)
+    out[h] = np.clip(np.nan_to_num(r, nan=1.0), 0.0, COHERENCE_WEIGHT_MAX)
+    return out
 
 
 def _gg_cos(cmax: float) -> Callable[[np.random.Generator, int], np.ndarray]:
@@ -176,18 +222,89 @@ def gen_gg(
     theta_min_deg: float = THETA_MIN_EE_DEG,
     kmin: float = KMIN_DEFAULT,
     isr: bool = True,
+    corner_fraction: float = 0.0,
 ) -> TruthEvents:
-    """e+e- -> gamma gamma(gamma): (1 + cos^2)/(1 - cos^2) within [theta_min, 180 - theta_min], ISR photon."""
+    """e+e- -> gamma gamma(gamma): (1 + cos^2)/(1 - cos^2) within [theta_min, 180 - theta_min], ISR photon.
+
+    ``corner_fraction`` > 0 draws that share of the pair angles uniformly in the corners where one photon
+    of the pair is lost (ECL gaps, beyond the acceptance: :func:`gg_corner_intervals`) and weights every
+    event by p_true(c) / p_drawn(c): the same physics, mean weight 1, more of the mono-photon fakes."""
     sqrt_s = _check(n, sqrt_s)
     cmax = float(np.cos(np.radians(theta_min_deg)))
-    rp = radiative_pair(rng, sqrt_s, 0.0, _gg_cos(cmax), SQRT_S_MIN_MASSLESS, isr, False, kmin, xsec_shape="1/s")
+    weights = _weights(n)
+    sampler = _gg_cos(cmax)
+    if corner_fraction > 0.0:
+        sampler = _gg_cos_biased(cmax, corner_fraction, gg_corner_intervals(cmax), weights["weight"])
+    rp = radiative_pair(rng, sqrt_s, 0.0, sampler, SQRT_S_MIN_MASSLESS, isr, False, kmin, xsec_shape="1/s")
     ev, _, _ = _pair_events(n, 22, rp)
-    return ev.build(_weights(n))
+    return ev.build(weights)
+
+
+# Lab polar ranges [deg] where a photon of a gamma gamma pair is lost to the ECL and seen only by the KLM:
+# its two gaps (constants), widened by GG_CORNER_MARGIN_DEG for the 41.5 mrad tilt of the boost and for ISR.
+# (A pair photon beyond the acceptance has its partner below 17 deg, outside any mono-photon fiducial region.)
+GG_CORNER_MARGIN_DEG = 3.0
+
+
+def gg_corner_intervals(cmax: float, margin_deg: float = GG_CORNER_MARGIN_DEG) -> np.ndarray:
+    """Disjoint CMS cos(theta) intervals (k, 2) of the pair photon ``f`` for which ``f`` or its partner
+    (at -cos) points into an ECL gap of the lab (nominal boost along z)."""
+    m = margin_deg
+    lab = [(C.ECL_FWD_MAX_DEG - m, C.ECL_FWD_GAP_MAX_DEG + m), (C.ECL_BARREL_MAX_DEG - m, C.ECL_BWD_GAP_MAX_DEG + m)]
+    bg = C.BOOST_BETAGAMMA_NOMINAL
+    beta = bg / np.sqrt(1.0 + bg * bg)
+
+    def to_cms(t_deg: float) -> float:
+        c = np.cos(np.radians(t_deg))
+        return float((c - beta) / (1.0 - beta * c))
+
+    one = [(min(to_cms(a), to_cms(b)), max(to_cms(a), to_cms(b))) for a, b in lab]
+    both = one + [(-hi, -lo) for lo, hi in one]
+    iv = sorted((max(lo, -cmax), min(hi, cmax)) for lo, hi in both if min(hi, cmax) > max(lo, -cmax))
+    merged: list[list[float]] = []
+    for lo, hi in iv:
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return np.asarray(merged, float)
+
+
+def _gg_cos_biased(
+    cmax: float, f: float, corners: np.ndarray, weight_out: np.ndarray
+) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """A mixture (1 - f) p_true + f uniform(corners); writes p_true / p_mix into ``weight_out``."""
+    if not 0.0 < f < 1.0:
+        raise ValueError(f"gen_gg: corner_fraction={f} must be in (0, 1)")
+    true_sampler = _gg_cos(cmax)
+    norm = 2.0 * (-cmax + 2.0 * np.arctanh(cmax))  # int of (1 + c^2)/(1 - c^2) over [-cmax, cmax]
+    lengths = np.diff(corners, axis=1)[:, 0]
+    total = float(lengths.sum())
+
+    def sample(rng: np.random.Generator, k: int) -> np.ndarray:
+        c = true_sampler(rng, k)
+        biased = rng.random(k) < f
+        nb = int(biased.sum())
+        pick = rng.choice(len(lengths), size=nb, p=lengths / total)
+        c[biased] = corners[pick, 0] + lengths[pick] * rng.random(nb)
+        in_corner = np.zeros(k, dtype=bool)
+        for lo, hi in corners:
+            in_corner |= (c >= lo) & (c <= hi)
+        p_true = (1.0 + c * c) / (1.0 - c * c) / norm
+        weight_out[:] = p_true / ((1.0 - f) * p_true + f * in_corner / total)
+        return c
+
+    return sample
 
 
 # tau -> mu nu nu drawn with probability 0.6 instead of 0.19 (tau_bias.py): 9.5x more mu mu tau
 # pairs, the ones the Z' -> invisible search selects; their weight is (0.194 / 0.6)^2 = 0.105.
 TAUTAU_MU_ENRICH: dict[str, float] = {"mu": 0.6}
+# gamma gamma(gamma) with 90 % of the pair angles drawn in the corners that fake one photon (mono-photon).
+GG_CORNER_FRACTION = 0.9
+# Bhabha with 80 % of the ISR photons drawn at wide angles (|cos theta*| < 0.95), photons weighted by the
+# four-lepton soft-photon antenna (coherence_weight): the e e gamma corner of the mono-photon search.
+EE_WIDE_ISR_FRACTION = 0.8
 
 GENERATORS: dict[str, Callable[..., TruthEvents]] = {
     "mumu": gen_mumu,
@@ -195,6 +312,8 @@ GENERATORS: dict[str, Callable[..., TruthEvents]] = {
     "tautau_mu": partial(gen_tautau, enrich=TAUTAU_MU_ENRICH),
     "ee": gen_ee,
     "gg": gen_gg,
+    "gg_corner": partial(gen_gg, corner_fraction=GG_CORNER_FRACTION),
+    "ee_wide": partial(gen_ee, isr_wide_fraction=EE_WIDE_ISR_FRACTION, coherent=True),
     "eemumu": gen_eemumu,
     "eeee": gen_eeee,
     "eetautau": gen_eetautau,
@@ -211,4 +330,6 @@ GENERATORS: dict[str, Callable[..., TruthEvents]] = {
 XSEC_FB: dict[str, float] = {
     "gnunu": gnunu_xsec_fb(GNUNU_DEFAULTS["emin_cms"], GNUNU_DEFAULTS["cos_range"]),
     "tautau_mu": C.XSEC_NB["tautau"] * 1.0e6,  # the same process, only sampled differently
+    "gg_corner": C.XSEC_NB["gg"] * 1.0e6,  # the same process, only sampled differently
+    "ee_wide": C.XSEC_NB["ee"] * 1.0e6,
 }

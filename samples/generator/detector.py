@@ -187,7 +187,7 @@ def _vertices(
     # Daughters' production point = the mother's decay point; resolution grows with radius.
     g1 = it[i1]
     rr = np.hypot(truth.vx[g1], truth.vy[g1])
-    scale = np.clip(rr / 10.0, 0.2, 3.0)
+    scale = np.clip(rr / C.VERTEX_RES_R_REF, *C.VERTEX_RES_SCALE_RANGE)
     sig_t = C.VERTEX_RES_TRANSVERSE * scale
     sig_l = C.VERTEX_RES_LONGITUDINAL * scale
     # Index within the event = global track index minus the event's first track.

@@ -139,7 +139,64 @@ def single_photon(truth: TruthEvents, beams: Beams, e_cms_min: float = 0.5, max_
     return has_gamma & (n_trk <= max_tracks)
 
 
+def displaced_pairs(truth: TruthEvents, beams: Beams, n_min: int = 2, pt_min: float = 0.05) -> np.ndarray:
+    """At least ``n_min`` displaced decays (true transverse radius > VERTEX_MIN_RADIUS) with a positive and a
+    negative daughter that could make CDC tracks: the only events the fast simulation can give that many
+    Vertex entries (it forms vertices from true displaced decays only), so the skim loses nothing."""
+    trk = _cdc_tracks(truth, pt_min) & (truth.mother >= 0)
+    trk &= np.hypot(truth.vx, truth.vy) > C.VERTEX_MIN_RADIUS
+    evt = truth.event_index()
+    gm = truth.offsets[:-1][evt] + truth.mother  # global index of the mother
+    q = charge_of(truth.pdg)
+    pos = np.unique(gm[trk & (q > 0)])
+    neg = np.unique(gm[trk & (q < 0)])
+    both = np.intersect1d(pos, neg, assume_unique=True)
+    return np.bincount(evt[both], minlength=truth.n_events) >= n_min
+
+
+def _in_ecl_proper(theta_deg: np.ndarray) -> np.ndarray:
+    """Inside the ECL forward / barrel / backward crystals (not the gaps, not beyond)."""
+    t = theta_deg
+    return (
+        ((t >= C.ECL_FWD_MIN_DEG) & (t < C.ECL_FWD_MAX_DEG))
+        | ((t >= C.ECL_BARREL_MIN_DEG) & (t <= C.ECL_BARREL_MAX_DEG))
+        | ((t >= C.ECL_BWD_MIN_DEG) & (t <= C.ECL_BWD_MAX_DEG))
+    )
+
+
+def ecl_objects(
+    truth: TruthEvents,
+    beams: Beams,
+    e_min: float = 0.1,
+    e_cms_min: float = 0.4,
+    n_min: int = 1,
+    n_max: int = 1,
+    hard_theta_deg: tuple[float, float] = (C.ECL_FWD_MIN_DEG, C.ECL_BWD_MAX_DEG),
+    hard_pdg: tuple[int, ...] = (22, 11),
+) -> np.ndarray:
+    """Mono-photon skim: ``n_min``..``n_max`` visible objects, of which at least one is a neutral or
+    charged particle with E* > ``e_cms_min`` in the ECL crystals. An object is a final-state photon or
+    electron in the ECL crystals (not the gaps) above ``e_min`` GeV (lab), or any charged particle that
+    makes a CDC track (pT > 0.1 GeV). ``n_max=1``: events where everything else is lost (gaps, beyond
+    the acceptance, soft); ``n_min=2``: the complement, which fakes one photon only through the random
+    ECL inefficiency -- the two partition a sample exactly."""
+    evt = truth.event_index()
+    theta = np.degrees(np.arctan2(np.hypot(truth.px, truth.py), truth.pz))
+    a = np.abs(truth.pdg)
+    ecl = truth.final & ((a == 22) | (a == 11)) & (truth.E > e_min) & _in_ecl_proper(theta)
+    trk = _cdc_tracks(truth, 0.1)
+    obj = ecl | trk
+    n_obj = np.bincount(evt[obj], minlength=truth.n_events)
+    v = np.stack([truth.px, truth.py, truth.pz, truth.E], axis=-1)
+    e_cms = lz.boost(v, -beams.beta[evt])[:, 3]
+    in_range = (theta > hard_theta_deg[0]) & (theta < hard_theta_deg[1]) & np.isin(a, hard_pdg)
+    hard = np.bincount(evt[ecl & (e_cms > e_cms_min) & in_range], minlength=truth.n_events) > 0
+    return hard & (n_obj >= n_min) & (n_obj <= n_max)
+
+
 FILTERS: dict[str, FilterFn] = {
+    "displaced_pairs": displaced_pairs,
+    "ecl_objects": ecl_objects,
     "zprime_inv": two_track_recoil,
     "two_track_recoil": two_track_recoil,
     "min_tracks": min_tracks,

@@ -40,6 +40,7 @@ from samples.generator.phasespace import (
 # Photons softer than this [GeV] (in the CMS for ISR, the pair frame for FSR) are
 # not emitted: far below the ECL cluster threshold (20 MeV), they only cost time.
 KMIN_DEFAULT = 0.005
+WIDE_ISR_COS = 0.95  # |cos theta*| range of widened ISR photons (sample_isr; the ECL fiducial regions lie inside)
 
 CosSampler = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -55,6 +56,7 @@ class RadiativePair:
     has_isr: np.ndarray
     has_fsr: np.ndarray
     sqrt_s_pair: np.ndarray  # sqrt(s') after ISR
+    weight: np.ndarray | None = None  # importance weight of a biased ISR angle (None: all 1)
 
 
 def sigma_ratio_pointlike(m_f: float, s: float = SQRT_S_NOMINAL**2) -> Callable[[np.ndarray], np.ndarray]:
@@ -96,8 +98,14 @@ def sample_isr(
     sqrt_s_min: float,
     kmin: float = KMIN_DEFAULT,
     xsec_shape: str = "pointlike",
-) -> tuple[np.ndarray, np.ndarray]:
-    """ISR photon four-vectors (n, 4) in the CMS and the has-photon mask."""
+    wide_fraction: float = 0.0,
+    wide_cos: float = WIDE_ISR_COS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ISR photon four-vectors (n, 4) in the CMS, the has-photon mask and the event weights.
+
+    ``wide_fraction`` > 0 draws that share of the emitted photons uniformly in |cos| < ``wide_cos``
+    instead of from the eikonal factor, and weights them by p_eikonal / p_drawn (mean weight 1): more
+    wide-angle photons (the ones a mono-photon search sees) for the same physics."""
     n = sqrt_s.shape[0]
     sampler, beta, _ = _isr_table(xsec_shape, float(m_f), float(sqrt_s_min))
     x = sampler.sample(rng, n) ** (1.0 / beta)
@@ -110,6 +118,9 @@ def sample_isr(
     kh = k[h]
     omb = (2.0 * M_E / sqrt_s[h]) ** 2 / 2.0  # 1 - b of the beams, ~ 5e-9
     c, om, op = eikonal_cos(rng, h.size, omb)
+    weight = np.ones(n)
+    if wide_fraction > 0.0:
+        c, om, op, weight[h] = _widen(rng, c, om, op, omb, wide_fraction, wide_cos)
     st = np.sqrt(om * op)
     phi = rng.uniform(0.0, 2.0 * np.pi, h.size)
     isr = np.zeros((n, 4))
@@ -117,7 +128,30 @@ def sample_isr(
     isr[h, 1] = kh * st * np.sin(phi)
     isr[h, 2] = kh * c
     isr[h, 3] = kh
-    return isr, has
+    return isr, has, weight
+
+
+def _widen(
+    rng: np.random.Generator, c: np.ndarray, om: np.ndarray, op: np.ndarray, omb: np.ndarray, f: float, cw: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Replace a share ``f`` of the eikonal angles by uniform ones in |c| < cw; weights p_eik / p_mix.
+    p_eik(c) = F(c) / N, F = 2(1+b^2)/(1-b^2c^2) - (1-b^2)[1/(1-bc)^2 + 1/(1+bc)^2] (the eikonal factor of
+    phasespace.eikonal_weight), N = int_{-1}^{1} F = 2(1+b^2)/b ln((1+b)/(1-b)) - 4."""
+    if not 0.0 < f < 1.0 or not 0.0 < cw < 1.0:
+        raise ValueError(f"ISR widening: fraction {f} and cos range {cw} must lie in (0, 1)")
+    k = c.size
+    u = rng.random(k) < f
+    cu = rng.uniform(-cw, cw, int(u.sum()))
+    c, om, op = c.copy(), om.copy(), op.copy()
+    c[u], om[u], op[u] = cu, 1.0 - cu, 1.0 + cu
+    b = 1.0 - omb
+    omb2 = omb * (2.0 - omb)  # 1 - b^2
+    d_m, d_p = omb + b * om, omb + b * op  # 1 - b c, 1 + b c
+    F = 2.0 * (1.0 + b * b) / (d_m * d_p) - omb2 / d_m**2 - omb2 / d_p**2
+    N = 2.0 * (1.0 + b * b) / b * np.log((2.0 - omb) / omb) - 4.0
+    p_eik = F / N
+    p_mix = (1.0 - f) * p_eik + f * (np.abs(c) < cw) / (2.0 * cw)
+    return c, om, op, p_eik / p_mix
 
 
 def fsr_pair_rest(
@@ -255,11 +289,14 @@ def radiative_pair(
     fsr: bool = True,
     kmin: float = KMIN_DEFAULT,
     xsec_shape: str = "pointlike",
+    isr_wide_fraction: float = 0.0,
 ) -> RadiativePair:
-    """e+e- -> f fbar (gamma_ISR) (gamma_FSR) in the CMS, e- along +z."""
+    """e+e- -> f fbar (gamma_ISR) (gamma_FSR) in the CMS, e- along +z (``isr_wide_fraction``: sample_isr)."""
     n = sqrt_s.shape[0]
+    weight = None
     if isr:
-        g_isr, has_isr = sample_isr(rng, sqrt_s, m_f, sqrt_s_min, kmin, xsec_shape)
+        g_isr, has_isr, w = sample_isr(rng, sqrt_s, m_f, sqrt_s_min, kmin, xsec_shape, isr_wide_fraction)
+        weight = w if isr_wide_fraction > 0.0 else None
     else:
         g_isr, has_isr = np.zeros((n, 4)), np.zeros(n, dtype=bool)
     # pair system recoiling against the ISR photon
@@ -281,4 +318,5 @@ def radiative_pair(
         has_isr=has_isr,
         has_fsr=has_fsr,
         sqrt_s_pair=W,
+        weight=weight,
     )

@@ -132,6 +132,8 @@ for _name, _doc in {
     "tautau_mu": "e+e- -> tau+tau-(gamma), tau -> mu nu nu enriched, weighted events",
     "ee": "e+e- -> e+e-(gamma) Bhabha, 10 < theta* < 170 deg",
     "gg": "e+e- -> gamma gamma(gamma)",
+    "gg_corner": "e+e- -> gamma gamma(gamma), pair angles enriched where one photon is lost, weighted events",
+    "ee_wide": "e+e- -> e+e-(gamma) Bhabha, wide-angle ISR enriched, four-lepton antenna weights",
     "eemumu": "e+e- -> e+e-mu+mu- (two-photon), W > 0.5 GeV",
     "eeee": "e+e- -> e+e-e+e- (two-photon), W > 0.5 GeV",
     "eetautau": "e+e- -> e+e-tau+tau- (two-photon)",
@@ -173,6 +175,17 @@ register(
         doc="e+e- -> h' A', A' -> chi1 chi2, chi2 -> chi1 e+e-, h' -> mu mu / pi pi / K K",
     )
 )
+for _name, _fs in {"idm_mumu": "mu+ mu-", "idm_pipi": "pi+ pi-", "idm_kk": "K+ K-"}.items():
+    register(
+        Process(
+            _name,
+            _SIG,
+            "inelastic dark matter with a dark Higgs (Duerr et al., arXiv:2012.08595); widths: idm_model.py",
+            is_signal=True,
+            required=("mass", "mass2", "mass3"),
+            doc=f"e+e- -> h' A', A' -> chi1 chi2, chi2 -> chi1 e+e-, h' -> {_fs} (sin_theta -> c tau of h')",
+        )
+    )
 register(
     Process(
         "monophoton",

@@ -18,6 +18,7 @@ from the spin-correlated production density matrix.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from functools import lru_cache
@@ -482,13 +483,15 @@ def gen_idm(
     ctau_h: float = 10.0,
     h_decay: str = "mumu",
     alpha_D: float = 1.0,
+    sin_theta: float | None = None,
     **params,
 ) -> TruthEvents:
     """Inelastic DM with a dark Higgs: e+e- -> h' A', A' -> chi1 chi2, chi2 -> chi1 e+ e-, h' -> mu mu / pi pi / K K.
 
     mass = m_A', mass2 = m_h', mass3 = m_chi1; chi2 mass = m_chi1 + delta_m (default
     delta_m = 0.4 m_chi1, the usual benchmark), stored as the chi2 (pdg 57) particle mass.
-    ctau = c tau of chi2 (mc_ctau), ctau_h = c tau of h' [cm]. A' -> chi1 chi2 decay angles
+    ctau = c tau of chi2 (mc_ctau), ctau_h = c tau of h' [cm], or, with ``sin_theta`` (the h'-Higgs
+    mixing), c tau of h' from the model widths (samples/generator/idm_model.py). A' -> chi1 chi2 decay angles
     spin-correlated with the production (:func:`aprime_decay_weight`); h' (scalar) decays
     isotropically (exact).
     """
@@ -508,6 +511,10 @@ def gen_idm(
     if mh <= 2 * m_h_dau:
         raise ValueError(f"{what}: mass2={mh} GeV is below the {h_decay} threshold")
     ctau = _positive("ctau", ctau, what)
+    if sin_theta is not None:
+        from samples.generator.idm_model import h_ctau_cm
+
+        ctau_h = h_ctau_cm(mh, _positive("sin_theta", sin_theta, what))
     ctau_h = _positive("ctau_h", ctau_h, what)
     unknown = {k: v for k, v in params.items() if v is not None}
     if unknown:
@@ -594,6 +601,10 @@ SIGNALS: dict[str, Callable[..., TruthEvents]] = {
     "darkhiggs": gen_dark_higgsstrahlung,
     "dark_higgsstrahlung": gen_dark_higgsstrahlung,
     "idm": gen_idm,
+    # one process per h' final state (the search declares one signal model each)
+    "idm_mumu": functools.partial(gen_idm, h_decay="mumu"),
+    "idm_pipi": functools.partial(gen_idm, h_decay="pipi"),
+    "idm_kk": functools.partial(gen_idm, h_decay="KK"),
     "monophoton": gen_monophoton,
     "scalar_mumu": gen_scalar_mumu,  # muonphilic scalar, samples/generator/scalar.py
 }

@@ -358,6 +358,9 @@ XSEC: dict[str, Callable[..., float]] = {
     "dark_higgsstrahlung": _dh,
     "darkhiggs": _dh,
     "idm": _idm,
+    "idm_mumu": _idm,
+    "idm_pipi": _idm,
+    "idm_kk": _idm,
     "monophoton": _mono,
     "scalar_mumu": _scalar_mumu,
 }

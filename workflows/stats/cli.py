@@ -189,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             f"(global Z: {sig['z_global_gv']:.2f} Gross-Vitells, "
             f"{sig['z_global_neff'] if sig['z_global_neff'] is not None else float('nan'):.2f} N_eff)"
         )
+        lo, hi = sig.get("xsec_fit_interval_fb") or (float("nan"), float("nan"))
+        if sig.get("xsec_fit_fb") is not None and math.isfinite(lo) and math.isfinite(hi):
+            summary += f"; fitted sigma x BF there {sig['xsec_fit_fb']:.3g} fb (68 % CL {lo:.3g}-{hi:.3g})"
     outputs.record_limits_files(args.input, before)
     print(summary)
     for note in result.notes:

@@ -394,10 +394,46 @@ def fast_upper_limit(ws: dict, level: float = 0.10, mu_max: float | None = None)
     return AsymptoticCLs(model, mu_max).upper_limit(level)
 
 
-def discovery_z(ws: dict, mu_max: float = 1e6) -> float:
-    """Local significance sqrt(q0) of an excess (0 for a deficit), asymptotic, fast likelihood."""
+@dataclass
+class SignalFit:
+    """The fitted signal strength of one workspace (the POI: a cross section in fb for the peak scans)."""
+
+    z: float  # local significance sqrt(q0), 0 for a deficit
+    mu_hat: float  # best fit, bounded below at 0 like the limits' POI
+    lo: float = float("nan")  # profile-likelihood interval at `interval_cl` (lo = 0 when 0 lies inside)
+    hi: float = float("nan")
+    interval_cl: float = float("nan")
+
+
+def signal_fit(ws: dict, mu_max: float = 1e6, interval_cl: float | None = None) -> SignalFit:
+    """Best-fit POI and sqrt(q0) with the fast likelihood; with ``interval_cl`` also the two-sided
+    profile-likelihood interval (2 Delta NLL = chi2 quantile, nuisances profiled at every mu)."""
     m = FastModel.from_workspace(ws)
     aux = m.nominal_aux()
-    _, nll_free = m.fit(m.data, aux, (0.0, mu_max))
-    _, nll0 = m.fit(m.data, aux, (0.0, mu_max), fixed_mu=0.0)
-    return float(np.sqrt(max(2.0 * (nll0 - nll_free), 0.0)))
+    bounds = (0.0, mu_max)
+    p_free, nll_free = m.fit(m.data, aux, bounds)
+    _, nll0 = m.fit(m.data, aux, bounds, fixed_mu=0.0)
+    mu_hat = float(p_free[0])
+    out = SignalFit(float(np.sqrt(max(2.0 * (nll0 - nll_free), 0.0))), mu_hat)
+    if interval_cl is None:
+        return out
+    target = float(stats.chi2.ppf(interval_cl, 1))
+
+    def excess(mu: float) -> float:
+        return 2.0 * (m.fit(m.data, aux, bounds, fixed_mu=mu, x0=p_free)[1] - nll_free) - target
+
+    # the POI scale: a step of the size of the fitted value or of one background fluctuation
+    s = max(float(m.nominal[m.poi_mask].sum()), 1e-12)
+    step = max(mu_hat, np.sqrt(max(float(m.nominal[~m.poi_mask].sum()), 1.0)) / s)
+    hi = mu_hat + step
+    while excess(hi) < 0 and hi < mu_max:
+        hi = min(2.0 * hi + step, mu_max)
+    out.hi = float(optimize.brentq(excess, mu_hat, hi, xtol=1e-6 * step)) if excess(hi) >= 0 else float("nan")
+    out.lo = 0.0 if excess(0.0) <= 0 else float(optimize.brentq(excess, 0.0, mu_hat, xtol=1e-6 * step))
+    out.interval_cl = interval_cl
+    return out
+
+
+def discovery_z(ws: dict, mu_max: float = 1e6) -> float:
+    """Local significance sqrt(q0) of an excess (0 for a deficit), asymptotic, fast likelihood."""
+    return signal_fit(ws, mu_max).z

@@ -228,6 +228,18 @@ def _pyhf_fallback(ws: dict, cl: float, mu_max: float, s_tot: float, why: str, a
     return LimitResult(obs, exp, "asymptotic-pyhf-fallback", cl, s_tot, why)
 
 
+def signal_fit(ws: dict | pyhf.Workspace, interval_cl: float | None = None) -> fastfit.SignalFit:
+    """Local Z, best-fit signal strength and (with ``interval_cl``) its profile-likelihood interval.
+    Single-bin models: the exact Poisson Z, mu_hat = (n - b) / s clipped at 0, no interval."""
+    ws = dict(ws)
+    sig, bkg, data = _yields(ws)
+    if sig.size == 1:
+        return fastfit.SignalFit(local_significance(ws), max(float(data.sum() - bkg.sum()), 0.0) / float(sig.sum()))
+    if not _fast_ok(ws):
+        raise NotImplementedError("signal_fit: multi-bin models need the fastfit modifiers")
+    return fastfit.signal_fit(ws, default_mu_max(sig, bkg, data), interval_cl)
+
+
 def local_significance(ws: dict | pyhf.Workspace) -> float:
     """Local Z of the excess in one workspace: exact Poisson for one bin, asymptotic q0 otherwise."""
     ws = dict(ws)

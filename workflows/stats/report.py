@@ -352,7 +352,8 @@ def _some_slices(slices: dict[tuple, list]) -> list[tuple[tuple, list]]:
 
 def _published_label(spec) -> str:
     ref = spec.published.reference if spec.published else ""
-    return f"Belle II ({ref.split(',')[1].strip()})" if "," in ref else "published"
+    parts = [p.strip() for p in ref.split(",")]
+    return f"{parts[0]} ({parts[1]})" if len(parts) > 1 else "published"  # "BaBar, PRL 119, ..." -> BaBar (PRL 119)
 
 
 def _published_points(pub, recast: str | None, model: str, default_model: str, x: str, others: tuple,

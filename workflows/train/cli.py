@@ -44,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="[%(default)s]")
     p.add_argument("--threads", type=int, default=2, help="torch threads [%(default)s]")
     p.add_argument("--out", type=Path, default=None, help="artefact JSON [RUN_DIR/mva_<loss>.json]")
+    p.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
+                   help="network output and FOM-vs-cut figures into RUN_DIR/plots/<artefact stem>/ [on]")  # fmt: skip
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: on when the terminal is interactive)")  # fmt: skip
 
@@ -123,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     out = artefact.write(args.out or Path(args.input) / f"mva_{args.loss}.json", doc)
     print(summary(doc))
     print(f"[b2dark train] artefact -> {out}")
+    if args.plots:
+        from workflows.train.plots import training_plots
+
+        figs = training_plots(table, doc, Path(args.input) / "plots" / f"{Path(out).stem}")
+        print(f"[b2dark train] plots -> {figs[0].parent} ({len(figs)} figures)")
     return 0
 
 

@@ -40,8 +40,9 @@ def split_eventlists(run_output, spec: SearchSpec, columns: tuple[str, ...]) -> 
     sigs = signal_samples(spec, run_output.samples, lists)
     signals = {s: (hyp, lists[s], float(run_output.samples[s]["xsec_fb"])) for s, (_, hyp) in sigs.items()}
     bkg = [lists[s] for s in lists if s in spec.backgrounds]
-    data_names = [s for s in lists if (run_output.samples.get(s) or {}).get("is_data")]
-    data = _concat([lists[s] for s in data_names], need) if data_names else None
+    # a data sample of the run that selected nothing observed n = 0 (it has no event list, but it is data)
+    data_names = [s for s, m in run_output.samples.items() if (m or {}).get("is_data")]
+    data = _concat([lists[s] for s in data_names if s in lists], need) if data_names else None
     return EventLists(signals, _concat(bkg, need), data)
 
 

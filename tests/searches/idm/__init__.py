@@ -1,0 +1,1 @@
+"""iDM + dark Higgs search tests."""
