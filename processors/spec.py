@@ -161,6 +161,9 @@ class WindowCounting:
     window_n_sigma: float = 2.0
     region: str | None = None  # event-list region (default: the processor's primary region)
     method: Literal["bayesian", "cls"] = "bayesian"
+    # None: a window per generated point; a number: also a dense grid of hypotheses between them, in steps of
+    # that many (marginal) signal widths, with the ellipse and the efficiency interpolated across the plane
+    scan_step_sigma: float | None = None
 
 
 @dataclass(frozen=True)

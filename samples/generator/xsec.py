@@ -241,6 +241,26 @@ def darkhiggs_xsec_fb(
     return float(out) if np.ndim(out) == 0 else out
 
 
+def aprime_branching_fractions(mass: FloatLike) -> dict[str, np.ndarray]:
+    """B(A' -> ee, mu mu, tau tau, hadrons) of a dark photon with SM decays only (h' lighter than A' and no
+    dark-matter channel): Gamma_ll ~ (1 + 2 m_l^2/M^2) sqrt(1 - 4 m_l^2/M^2), Gamma_had = R(M) Gamma_mumu with
+    the continuum R of constants.DARK_PHOTON_R_KNOTS (valid above ~1.1 GeV: the rho/omega/phi region is not
+    modelled, so masses below the first knot are refused)."""
+    M = _check_mass("mass", mass, math.inf, "aprime_branching_fractions")
+    knots = np.array(C.DARK_PHOTON_R_KNOTS)
+    if np.any(M < knots[0, 0]):
+        raise ValueError(f"aprime_branching_fractions: mass={mass} GeV below {knots[0, 0]} GeV (R not modelled)")
+
+    def ll(m_lep: float) -> np.ndarray:
+        r = np.clip(m_lep**2 / M**2, 0.0, 0.25)
+        return (1.0 + 2.0 * r) * np.sqrt(1.0 - 4.0 * r)
+
+    w = {"ee": ll(C.M_E), "mumu": ll(C.M_MU), "tautau": ll(C.M_TAU)}
+    w["hadrons"] = np.interp(M, knots[:, 0], knots[:, 1]) * w["mumu"]
+    tot = sum(w.values())
+    return {k: v / tot for k, v in w.items()}
+
+
 def darkhiggs_angular_weight(cos_theta: np.ndarray, mA: float, mh: float, sqrt_s: float) -> np.ndarray:
     """d sigma / d cos(theta_A') up to a constant: beta^2 s sin^2(theta) / 4 + 2 mA^2 (<= 1 after / max)."""
     s = sqrt_s**2

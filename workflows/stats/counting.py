@@ -161,39 +161,67 @@ def sideband_background(n_sideband: np.ndarray, transfer: np.ndarray | float) ->
     return np.asarray(transfer, float) * shape, 1.0 / np.sqrt(shape)
 
 
-def _bayes_credibility(s: np.ndarray, n: np.ndarray, nodes: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Posterior probability of [0, s] for a flat prior on s >= 0 (b averaged over its prior nodes).
+def _signal_nodes(rel_unc: float, n_nodes: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Quadrature of the signal-efficiency prior k ~ Gamma(mean 1, relative width rel_unc): nodes, weights."""
+    if rel_unc <= 0:
+        return np.ones(1), np.ones(1)
+    shape = 1.0 / rel_unc**2
+    x, w = special.roots_genlaguerre(n_nodes, shape - 1.0)
+    return x / shape, w / w.sum()
 
-    int_0^S Pois(n | s + b) ds = P(n + 1, b + S) - P(n + 1, b) with P the regularised lower gamma."""
-    a = (n + 1.0)[:, None]
-    lo = special.gammainc(a, nodes)
-    num = ((special.gammainc(a, nodes + s[:, None]) - lo) * w).sum(axis=-1)
-    den = ((1.0 - lo) * w).sum(axis=-1)
+
+_ONE = np.ones(1)
+
+
+def _bayes_credibility(s: np.ndarray, n: np.ndarray, nodes: np.ndarray, w: np.ndarray,
+                       k_nodes: np.ndarray = _ONE, k_w: np.ndarray = _ONE) -> np.ndarray:  # fmt: skip
+    """Posterior probability of [0, s] for a flat prior on s >= 0 (b averaged over its prior nodes, the signal
+    scaled by k averaged over its prior nodes).
+
+    int_0^S Pois(n | k s + b) ds = [P(n + 1, b + k S) - P(n + 1, b)] / k with P the regularised lower gamma."""
+    a = (n + 1.0)[:, None, None]
+    bb = nodes[:, :, None]
+    k = k_nodes[None, None, :]
+    wt = w[:, :, None] * (k_w / k_nodes)[None, None, :]
+    lo = special.gammainc(a, bb)
+    num = ((special.gammainc(a, bb + k * s[:, None, None]) - lo) * wt).sum(axis=(1, 2))
+    den = ((1.0 - lo) * wt).sum(axis=(1, 2))
     return num / np.maximum(den, 1e-300)
 
 
 def bayesian_limits(
-    n_obs: np.ndarray, b: np.ndarray, rel_unc: np.ndarray | float = 0.0, cl: float = 0.90, n_nodes: int = 20
-) -> CountingLimits:
+    n_obs: np.ndarray, b: np.ndarray, rel_unc: np.ndarray | float = 0.0, cl: float = 0.90, n_nodes: int = 20,
+    signal_rel_unc: float = 0.0,
+) -> CountingLimits:  # fmt: skip
     """Bayesian upper limits on the signal yield (flat prior on s >= 0, gamma prior on b) at
     credibility ``cl``, for many windows at once; the expected band from the background-only
-    count quantiles (the limit is monotone in n). For b = 0, n = 0 it is -ln(1 - cl)."""
+    count quantiles (the limit is monotone in n). For b = 0, n = 0 it is -ln(1 - cl).
+    ``signal_rel_unc``: a gamma prior (mean 1) on the signal efficiency, integrated out like b's."""
     n_obs = np.atleast_1d(np.asarray(n_obs, float))
     b = np.atleast_1d(np.asarray(b, float))
     r = np.broadcast_to(np.asarray(rel_unc, float), b.shape)
     if np.any(b < 0) or np.any(n_obs < 0):
         raise ValueError("bayesian_limits: background and observed counts must be >= 0")
+    if not 0.0 <= signal_rel_unc < 1.0:
+        raise ValueError(f"bayesian_limits: signal_rel_unc={signal_rel_unc} must be in [0, 1)")
     nodes, w = _b_nodes(b, r, n_nodes)
+    k_nodes, k_w = _signal_nodes(signal_rel_unc)
     all_n = np.concatenate([n_obs[None, :], expected_counts(b, r)]).ravel()
-    nodes, w = np.tile(nodes, (6, 1)), np.tile(w, (6, 1))
-    # bisection in log s: the credibility is monotone in s; 0.5 chi2 quantile (b = 0) bounds it
-    hi = 0.5 * stats.chi2.ppf(cl, 2.0 * (all_n + 1.0)) + 1e-3
+    # windows with the same (n, b, r) have the same limit (many empty windows): solve each once
+    key = np.column_stack([all_n, np.tile(b, 6), np.tile(r, 6)])
+    uniq, first, back = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    un, idx = uniq[:, 0], first % len(b)
+    nodes, w = nodes[idx], w[idx]
+    # bisection in s: the credibility is monotone in s; 0.5 chi2 quantile (b = 0) bounds it, divided by the
+    # smallest efficiency node for an uncertain signal
+    hi = (0.5 * stats.chi2.ppf(cl, 2.0 * (un + 1.0)) + 1e-3) / k_nodes.min()
     lo = np.zeros_like(hi)
     for _ in range(80):
         mid = 0.5 * (lo + hi)
-        below = _bayes_credibility(mid, all_n, nodes, w) < cl
+        below = _bayes_credibility(mid, un, nodes, w, k_nodes, k_w) < cl
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
         if np.all(hi - lo <= 1e-7 * np.maximum(hi, 1e-12)):
             break
+    lo, hi = lo[np.ravel(back)], hi[np.ravel(back)]
     limits = (0.5 * (lo + hi)).reshape(6, -1)
     return CountingLimits(observed=limits[0], expected=limits[1:], cl=cl)

@@ -296,7 +296,7 @@ def brazil_plots(rows: Sequence[LimitRow], outdir: Path, spec, lumi_fb: float | 
         slices: dict[tuple, list[LimitRow]] = {}
         for r in rs:
             slices.setdefault(tuple(r.hypothesis[p] for p in others), []).append(r)
-        for key, srs in sorted(slices.items()):
+        for key, srs in _some_slices(slices):
             tag = "".join(f"_{p}{v:.4g}" for p, v in zip(others, key, strict=True))
             title = ", ".join(f"{p} = {v:g}" for p, v in zip(others, key, strict=True))
             ylab = spec.stats.xsec_label + (f" ({title})" if title else "")
@@ -337,6 +337,17 @@ def brazil_plots(rows: Sequence[LimitRow], outdir: Path, spec, lumi_fb: float | 
                     rs, outdir / f"{base}_{rc.name}_map.png", model.params[0], model.params[1], rc.label,
                     model.param_labels, lumi_fb, cl, key=rc.name)  # fmt: skip
     return files
+
+
+MAX_SLICES = 6  # 1D slices drawn per model: a dense 2D scan has a slice per row of its grid
+
+
+def _some_slices(slices: dict[tuple, list]) -> list[tuple[tuple, list]]:
+    """Every slice, or MAX_SLICES of them evenly spread over the sorted keys (all are in the tables and maps)."""
+    items = sorted(slices.items())
+    if len(items) <= MAX_SLICES:
+        return items
+    return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, MAX_SLICES).round().astype(int))]
 
 
 def _published_label(spec) -> str:
