@@ -276,13 +276,19 @@ def load(
             f"{_retrain_hint(art.search)}"
         )
     if sample_digests is not None:
-        trained = art.meta.get("training_samples", {})
-        stale = [
-            f"{s}: trained on {trained[s].get('catalog_digest')}, now {d}"
-            for s, d in sorted(sample_digests.items())
-            if s in trained and trained[s].get("catalog_digest") is not None and d != trained[s]["catalog_digest"]
-        ]
-        if stale:
-            raise ArtefactError(f"{path}: the samples changed since training ({'; '.join(stale)}): "
-                                f"{_retrain_hint(art.search)}")  # fmt: skip
+        check_samples(art, sample_digests)
     return art
+
+
+def check_samples(art: Artefact, sample_digests: Mapping[str, str | None]) -> None:
+    """ArtefactError if a sample the network was trained on has another catalog digest now (its recipe
+    entry changed: other events, other weights); samples it does not know are fine (e.g. new masses)."""
+    trained = art.meta.get("training_samples", {})
+    stale = [
+        f"{s}: trained on {trained[s].get('catalog_digest')}, now {d}"
+        for s, d in sorted(sample_digests.items())
+        if s in trained and trained[s].get("catalog_digest") is not None and d != trained[s]["catalog_digest"]
+    ]
+    if stale:
+        raise ArtefactError(f"{art.path or '<artefact>'}: the samples changed since training ({'; '.join(stale)}): "
+                            f"{_retrain_hint(art.search)}")  # fmt: skip

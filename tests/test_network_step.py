@@ -113,3 +113,17 @@ def test_missing_or_stale_artefact_says_how_to_retrain(files: dict[str, Any]) ->
     stale = artefact(files["dir"] / "stale.json", features=("f", "g"))
     with pytest.raises(mva.ArtefactError, match=r"missing \['g'\].*b2dark train"):
         NetToy(working_point=NetWP(network=str(stale)))
+
+
+def test_a_network_trained_on_other_samples_is_stale(files: dict[str, Any]) -> None:
+    import json
+
+    doc = json.loads(files["artefact"].read_text())
+    doc["training_samples"] = {"mc": {"catalog_digest": "abc", "is_signal": False}}
+    doc["digest"] = mva.content_digest(doc)
+    path = files["dir"] / "with_samples.json"
+    path.write_text(json.dumps(doc))
+    art = mva.load(path)
+    mva.check_samples(art, {"mc": "abc", "new_mass_point": "zzz"})  # same samples (and unknown ones): fine
+    with pytest.raises(mva.ArtefactError, match=r"mc: trained on abc, now xyz.*b2dark train"):
+        mva.check_samples(art, {"mc": "xyz"})

@@ -145,6 +145,20 @@ def run_hash(
     )
 
 
+def check_network_samples(network: Any, samples: Path, fileset: dict[str, Any]) -> None:
+    """The catalog digests of the MC samples of this run against those the network was trained on."""
+    from processors.mva import check_samples
+
+    if Path(samples).suffix not in (".yaml", ".yml"):
+        return  # a fileset JSON carries no digests
+    from samples.catalog import load_catalog
+
+    cat = load_catalog(samples)
+    digests = {s: cat.samples[s].digest for s, e in fileset.items()
+               if s in cat.samples and not e["metadata"].get("is_data")}  # fmt: skip
+    check_samples(network, digests)
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -205,6 +219,8 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
         interrupt.check()
 
         network = getattr(proc, "network", None)
+        if network is not None:  # a network trained on other samples than these is stale
+            check_network_samples(network, cfg.samples, fileset)
         rhash = run_hash(cfg, proc_spec, fileset, opts, code_digest(proc_cls), wp, network.digest if network else None)
         partial_dir, n_before = checkpoint.prepare(out_dir, rhash, cfg.resume)
         if cfg.resume:
