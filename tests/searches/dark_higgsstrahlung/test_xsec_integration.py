@@ -12,7 +12,6 @@ from samples import constants as C
 from samples.generator import xsec
 
 
-
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[..., 0] * b[..., 0] - np.sum(a[..., 1:] * b[..., 1:], axis=-1)
 
