@@ -117,9 +117,11 @@ class SmoothModel:
         return float(np.sum(nu - n * np.log(nu) + sat)), np.concatenate([[w @ self.s], self.basis.T @ (w * bkg)])
 
     def fit(self, n: np.ndarray, mu_bounds: tuple[float, float], fixed_mu: float | None = None) -> tuple[float, float]:
-        c0 = np.zeros(self.order + 1)
-        c0[0] = np.log(max(float(np.mean(n)), 0.5))
-        opts = {"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9}
+        # start from the weighted least-squares fit of log n: with 1e4-1e5 events per bin a start at the mean
+        # leaves L-BFGS-B far from the minimum and its fixed-mu fits inconsistent with the free one
+        wls = np.sqrt(np.maximum(n, 1.0))
+        c0 = np.linalg.lstsq(self.basis * wls[:, None], np.log(np.maximum(n, 0.5)) * wls, rcond=None)[0]
+        opts = {"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10}
         if fixed_mu is None:
             x0 = np.concatenate([[0.0], c0])
             bnds = [(mu_bounds[0] / self.scale, mu_bounds[1] / self.scale)] + [(None, None)] * (self.order + 1)
