@@ -5,15 +5,19 @@ Signal selection (region "sr", in cutflow order):
   CDC multi-track or CDC-KLM single-muon trigger (the emulated bits); exactly four tracks, all from the
   IP; total charge zero (two of each sign); an opposite-charge pair of muon-ID'd tracks ("muon_pair");
   the other two tracks one-prong tau daughters, at least ``min_tau_daughters_id`` of them identified as
-  e, mu or pi ("tau_daughters"); M(4 tracks) < 9.5 GeV; neither muon of the pair with the two other
-  tracks lighter than ``three_prong_mass_min`` (~ m_tau: not three prongs of one tau, "one_tau_veto") (mu mu + pi pi mass hypotheses); missing energy
+  e, mu or pi ("tau_daughters"); M(4 tracks) < 9.5 GeV (mu mu + pi pi mass hypotheses); neither muon of
+  the pair with the two other tracks lighter than ``three_prong_mass_min`` (~ m_tau: not three prongs of
+  one tau, "one_tau_veto"; b2dark's stand-in for the paper's networks against tau tau); missing energy
   and momentum in the CMS from the neutrinos ("missing"); summed unmatched ECL energy below the pi0
   allowance ("extra_energy").
 
 Pairing (declared): of the opposite-charge pairings whose muon pair is ID'd and whose other two tracks
 pass the tau-daughter ID, the one with the largest summed CMS momentum of the muon pair is taken (the
 muons radiated in e+e- -> mu mu Z' are harder than the tau daughters, which share the tau energy with
-neutrinos); the number of qualifying pairings is histogrammed ("n_pairings").
+neutrinos); the number of qualifying pairings is histogrammed ("n_pairings"). Measured on the recipe's
+signal (fraction of selected events with M_recoil within 5 widths of M): 0.96 at 3.6 GeV, 0.92 at 5, 0.85
+at 6, 0.76 at 7, 0.61 at 8, 0.40 at 9 GeV (the recoiling muons soften as M grows); taking the pair of
+smallest M(mu mu) instead gives 0.06-0.21 below 8 GeV and 0.59 at 9 GeV, so it is not used.
 
 Observable: M_recoil(mu mu) = sqrt((p_beam - p_mu1 - p_mu2)^2) with the per-event beam four-vector.
 

@@ -74,7 +74,7 @@ def _mumu_tautau(
                 _track(lab[1][i], 1, True),
                 _track(lab[2][i], -1, False),
                 _track(lab[3][i], 1, False),
-            ],  # fmt: skip
+            ],
             "mc_mass": m_x,
         }
         for i in np.flatnonzero(ok)
