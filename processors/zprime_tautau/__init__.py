@@ -1,0 +1,1 @@
+"""Z' -> tau tau search (e+e- -> mu mu Z', Z' -> tau tau)."""
