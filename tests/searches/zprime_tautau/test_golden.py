@@ -1,6 +1,6 @@
 """Golden output of the Z' -> tau tau search: `b2dark run` + `b2dark limits` on the committed small
 input set (golden/*.root, golden/catalog.yaml, built with `python tests/golden_tools.py build --skim
-four_tracks --n 400`) reproduce golden/expected.json exactly (histograms, cutflows) and to 1e-6 (the
+four_tracks --n 400`) reproduce golden/expected.json exactly (histograms, cutflows) and to 1e-4 (the
 limit table). See tests/golden_tools.py."""
 
 from __future__ import annotations
