@@ -303,3 +303,15 @@ def trigger(events, bits: Iterable[str]):
     for b in bits[1:]:
         out = out | K.as_columns(events[b], False, bool)
     return out
+
+
+def four_ip_tracks_zero_charge(trk: K.Jagged) -> tuple[np.ndarray, np.ndarray]:
+    """Per event, the four-track searches' first cuts: (exactly four tracks, all from the IP) and (of those
+    events, four charged tracks of zero total charge; False elsewhere)."""
+    n = len(trk.counts)
+    four = (trk.counts == 4) & (n_from_ip(trk) == 4)
+    rows4 = np.flatnonzero(four)
+    charge4 = np.stack([trk.nth("charge", i, 0, rows4) for i in range(4)], axis=1)
+    zero = np.zeros(n, dtype=bool)
+    zero[rows4] = (charge4.sum(axis=1) == 0) & (np.abs(charge4).sum(axis=1) == 4)
+    return four, zero

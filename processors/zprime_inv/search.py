@@ -7,10 +7,7 @@ theta*_recoil per mass, window +-10 sigma; 90 % CL CLs limits on sigma x B and o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import numpy as np
-
+from processors.recasts import bf_one, zprime_bf_invisible, zprime_xsec
 from processors.spec import (
     DataSample,
     HistoSys,
@@ -51,22 +48,6 @@ def _m2(mass: float) -> float:
     return mass * mass
 
 
-def _zprime_xsec(params: Mapping[str, np.ndarray], g: float) -> np.ndarray:
-    from samples.generator import xsec
-
-    return np.asarray(xsec.zprime_xsec_fb(params["mass"], g=g), float)
-
-
-def _bf_invisible(params: Mapping[str, np.ndarray]) -> np.ndarray:
-    from samples.generator import xsec
-
-    return np.asarray(xsec.zprime_branching_fractions(params["mass"])["invisible"], float)
-
-
-def _bf_one(params: Mapping[str, np.ndarray]) -> np.ndarray:
-    return np.ones_like(np.asarray(params["mass"], float))
-
-
 SEARCH = SearchSpec(
     name="zprime-inv",
     title="e+e- -> mu mu Z', Z' -> invisible (L_mu - L_tau)",
@@ -86,8 +67,8 @@ SEARCH = SearchSpec(
                     "g'",
                     2.0,
                     0.01,
-                    _zprime_xsec,
-                    _bf_invisible,
+                    zprime_xsec,
+                    zprime_bf_invisible,
                     "L_mu - L_tau Z' -> invisible, BF(Z' -> nu nu) from the partial widths",
                 ),
                 Recast(
@@ -95,8 +76,8 @@ SEARCH = SearchSpec(
                     "g'",
                     2.0,
                     0.01,
-                    _zprime_xsec,
-                    _bf_one,
+                    zprime_xsec,
+                    bf_one,
                     "L_mu - L_tau Z' with BF(Z' -> invisible) = 1 (dark-matter decays)",
                 ),
             ),

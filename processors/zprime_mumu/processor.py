@@ -125,11 +125,7 @@ class ZPrimeMuMuProcessor(SearchProcessor):
         trk = K.Jagged(events.Track)
         n = len(trk.counts)
         trigger = S.trigger(events, wp.trigger)
-        four = (trk.counts == 4) & (S.n_from_ip(trk) == 4)
-        rows4 = np.flatnonzero(four)
-        charge4 = np.stack([trk.nth("charge", i, 0, rows4) for i in range(4)], axis=1)
-        zero4 = (charge4.sum(axis=1) == 0) & (np.abs(charge4).sum(axis=1) == 4)
-        zero = ToChunk(rows4, n).mask(zero4)
+        four, zero = S.four_ip_tracks_zero_charge(trk)
 
         # kinematics for the events with four IP tracks of zero total charge (trigger passed)
         rows = np.flatnonzero(trigger & four & zero)

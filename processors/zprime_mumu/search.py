@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from processors.recasts import bf_one, zprime_bf_mumu, zprime_xsec
 from processors.spec import (
     DataSample,
     HistoSys,
@@ -52,26 +53,10 @@ def _width_half_range(mass: float) -> float:
     return 0.015 + 0.01 * mass
 
 
-def _zprime_xsec(params: Mapping[str, np.ndarray], g: float) -> np.ndarray:
-    from samples.generator import xsec
-
-    return np.asarray(xsec.zprime_xsec_fb(params["mass"], g=g), float)
-
-
-def _bf_mumu(params: Mapping[str, np.ndarray]) -> np.ndarray:
-    from samples.generator import xsec
-
-    return np.asarray(xsec.zprime_branching_fractions(params["mass"])["mumu"], float)
-
-
 def _scalar_xsec(params: Mapping[str, np.ndarray], g: float) -> np.ndarray:
     from samples.generator import scalar
 
     return np.asarray(scalar.scalar_xsec_fb(params["mass"], g=g), float)
-
-
-def _bf_one(params: Mapping[str, np.ndarray]) -> np.ndarray:
-    return np.ones_like(np.asarray(params["mass"], float))  # S couples only to muons (S -> gamma gamma neglected)
 
 
 SEARCH = SearchSpec(
@@ -93,8 +78,8 @@ SEARCH = SearchSpec(
                     "g'",
                     2.0,
                     0.01,
-                    _zprime_xsec,
-                    _bf_mumu,
+                    zprime_xsec,
+                    zprime_bf_mumu,
                     "L_mu - L_tau Z' -> mu mu, BF from the partial widths (mu mu, tau tau, nu nu)",
                 ),
             ),
@@ -113,7 +98,7 @@ SEARCH = SearchSpec(
                     2.0,
                     0.01,
                     _scalar_xsec,
-                    _bf_one,
+                    bf_one,
                     "muonphilic scalar, L = g_S S mubar mu, BF(S -> mu mu) = 1 (samples/generator/scalar.py)",
                 ),
             ),

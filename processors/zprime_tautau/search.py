@@ -9,10 +9,7 @@ yet, and the background comes from the MC templates (not yet from a smooth fit t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import numpy as np
-
+from processors.recasts import zprime_bf_tautau, zprime_xsec
 from processors.spec import (
     DataSample,
     HistoSys,
@@ -64,18 +61,6 @@ def _width_half_range(mass: float) -> float:
     return 0.06 + 0.01 * mass
 
 
-def _zprime_xsec(params: Mapping[str, np.ndarray], g: float) -> np.ndarray:
-    from samples.generator import xsec
-
-    return np.asarray(xsec.zprime_xsec_fb(params["mass"], g=g), float)
-
-
-def _bf_tautau(params: Mapping[str, np.ndarray]) -> np.ndarray:
-    from samples.generator import xsec
-
-    return np.asarray(xsec.zprime_branching_fractions(params["mass"])["tautau"], float)
-
-
 SEARCH = SearchSpec(
     name="zprime-tautau",
     title="e+e- -> mu mu Z', Z' -> tau tau (L_mu - L_tau)",
@@ -95,8 +80,8 @@ SEARCH = SearchSpec(
                     "g'",
                     2.0,
                     0.01,
-                    _zprime_xsec,
-                    _bf_tautau,
+                    zprime_xsec,
+                    zprime_bf_tautau,
                     "L_mu - L_tau Z' -> tau tau, BF from the partial widths (mu mu, tau tau, nu nu)",
                 ),
             ),
