@@ -89,7 +89,7 @@ class CornerBias:
     most 1/(1 - f)^3 before normalising)."""
 
     f: float = 0.6
-    w_range: tuple[float, float] = (0.8, 7.0)  # [GeV] r(tau) ~ 1/tau (log-uniform in W) on this W range
+    w_range: tuple[float, float] = (0.8, 10.6)  # [GeV] r(tau) ~ 1/tau (log-uniform in W) on this W range
     y_range: tuple[float, float] = (-0.25, 1.5)  # r(y) uniform here (CMS, e- along +z)
     q2_min: float = 0.05  # [GeV^2] r(Q^2) ~ 1/Q^2 from here to Q2max (spectator p_T >~ 0.2 GeV) ...
     first: float = 0.5  # ... for the e- side's photon with this probability, else the e+ side's
