@@ -13,9 +13,10 @@ luminosity L):
 
     python -m workflows.mcstats SEARCH --input RUN_DIR [--json FILE]
 
-The sums come from the run's histograms (Weight storage: values = sum w, variances = sum w^2), the
-selected region from the summary histogram of the search's plan (or its first histogram), the windows
-from DIR/masstable.json (bin centres inside the window, as the per-mass table counts them).
+The sums come from the run's histograms (Weight storage: values = sum w, variances = sum w^2): the
+selected region from the summary histogram of a peak-scan plan, for other plans from the event list (one
+row per selected event), the windows from DIR/masstable.json (bin centres inside the window, as the
+per-mass table counts them).
 """
 
 from __future__ import annotations
@@ -81,14 +82,23 @@ def mc_stats(run: RunOutput, spec: SearchSpec) -> dict[str, Any]:
     procs = _background_processes(run, list(h.axes["sample"]))
     selected: dict[str, Any] = {}
     per_sample = {s: _nominal_1d(h, s) for members in procs.values() for s in members}
+    # A peak scan's summary histogram holds one entry per selected event; other plans count in the event
+    # list (one row per selected event), whose histograms may be N-1 or hold several candidates per event.
+    events = run.eventlists() if not isinstance(spec.stats, PeakScan) and run.path is not None else {}
     for proc, members in sorted(procs.items()):
         for s in members:
-            hs = per_sample[s]
             raw = (run.cutflows.get(s) or {}).get("raw") or [None]
+            if s in events:
+                we = np.asarray(events[s]["weight"], dtype=np.float64)
+                selected[s] = {"process": proc, **_entry(lumi, float(we.sum()), float((we * we).sum()), float(we.size))}
+                continue
+            hs = per_sample[s]
             selected[s] = {
                 "process": proc,
                 **_entry(lumi, float(hs.values().sum()), float(hs.variances().sum()), raw[-1]),
             }
+    if events:
+        name = "event list"
     windows = []
     table = Path(run.path) / "masstable.json" if run.path is not None else None
     rows = json.loads(table.read_text()) if table is not None and table.exists() else []
@@ -120,7 +130,7 @@ def _fmt_lumi(x: float) -> str:
 def format_mc_stats(res: dict[str, Any]) -> str:
     lumi = res["lumi_fb"]
     lines = [
-        f"MC statistics of {res['search']} (data luminosity {lumi:g} fb^-1; histogram {res['hist']!r}; "
+        f"MC statistics of {res['search']} (data luminosity {lumi:g} fb^-1; from {res['hist']!r}; "
         "L_MC = L * N_eff / yield, N_eff = (sum w)^2 / sum w^2)",
         "selected region:",
         f"  {'sample':<14s} {'process':<12s} {'MC events':>10s} {'N_eff':>10s} {'yield':>10s} {'<w>':>8s}"
