@@ -144,8 +144,9 @@ def format_mc_stats(res: dict[str, Any]) -> str:
         )
     if any(e["n_mc"] and e["n_eff"] > 1.001 * e["n_mc"] for e in res["selected"].values()):
         lines.append(
-            "  (N_eff > MC events: the histogram holds several candidates per event, whose weights are correlated; "
-            "N_eff and L_MC are then upper bounds)"
+            "  (N_eff > MC events: the histogram holds several candidates per event; N_eff counts candidates, "
+            "L_MC = L / w stays right for equal weights, but a window that takes several candidates of one event "
+            "has a larger MC error than sqrt(sum w^2))"
         )
     if res["windows"]:
         procs = sorted({p for w in res["windows"] for p in w["by_process"]})
