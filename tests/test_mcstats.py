@@ -62,3 +62,19 @@ def test_neff_and_lumi(tmp_path: Path) -> None:
     assert win["total"]["ratio"] == pytest.approx(math.sqrt(2.0 * na + nb2) / math.sqrt(na + nb))
     text = format_mc_stats(res)
     assert "bkg_a" in text and "40" in text
+
+
+def test_window_counting_search_counts_the_event_list(tmp_path: Path) -> None:
+    """A search without a peak scan: the selected region comes from the event list (one row per event), not
+    from a histogram that may hold several candidates per event."""
+    from workflows.outputs import EVENTLIST_FILE, write_eventlist
+
+    run = _run(tmp_path)
+    w = np.array([1.0, 1.0, 3.0, 5.0])
+    write_eventlist({"bkg_a": {"weight": w, "run": np.zeros(4), "event": np.arange(4.0)}}, tmp_path / EVENTLIST_FILE)
+    res = mc_stats(run, registry.get("dark-higgsstrahlung"))
+    a = res["selected"]["bkg_a"]
+    assert res["hist"] == "event list" and a["n_mc"] == 4
+    assert a["n_eff"] == pytest.approx(w.sum() ** 2 / (w * w).sum())
+    assert a["lumi_mc_fb"] == pytest.approx(80.0 * w.sum() / (w * w).sum())
+    assert res["selected"]["bkg_b"]["n_mc"] == 100  # not in the event list: from the histogram
