@@ -29,6 +29,7 @@ import uproot
 from samples import eventformat as EF
 from samples.basf2_names import (
     EVENT_TREE,
+    EVENT_VARIABLES,
     FORMATS,
     ID_COUNTERS,
     LISTS,
@@ -283,3 +284,36 @@ def native_fileset(
         entry.update(files=files, format="root", metadata=meta)
         out[sample] = entry
     return out, sources
+
+
+def describe(path: str | Path) -> str | None:
+    """What ``b2dark inspect`` prints for a basf2 ntuple (None if ``path`` is not one): the flavour, each
+    tree's particle list, rows and the b2dark columns it gives, and the table's variables it lacks."""
+    by_tree = {pl.tree: pl for pl in LISTS} | {pl.name: pl for pl in LISTS}
+    with uproot.open(path) as f:
+        trees = _trees(f)
+        flavour = _flavour(trees)
+        if flavour is None:
+            return None
+        module = "VariablesToNtuple" if flavour == "ntuple" else "VariablesToEventBasedTree"
+        lines = [f"{path}: basf2 ntuple ({module} layout); catalog format '{FORMATS[flavour]}'"]
+        for name, t in sorted(trees.items()):
+            branches = set(t.keys())
+            pl = by_tree.get(name)
+            what = f"particle list {pl.name} -> {pl.collection}" if pl else "event-wise" if name == EVENT_TREE else ""
+            lines.append(f"tree {name!r}: {t.num_entries} rows{', ' + what if what else ''}")
+            mapped = [v for v in EVENT_VARIABLES if v.branch in branches]
+            if pl is not None:
+                mapped += [v for v in pl.variables if v.branch in branches]
+            for v in mapped:
+                col = v.field if v in EVENT_VARIABLES else f"{pl.collection}_{v.field}"  # type: ignore[union-attr]
+                lines.append(f"  {v.branch:<36s} {t[v.branch].typename:<10s} {v.variable} -> {col}")
+            known = {v.branch for v in mapped} | {*_KEYS, "__candidate__", "__ncandidates__", "__weight__"}
+            other = sorted(branches - known)
+            if other:
+                lines.append(f"  not mapped: {', '.join(other)}")
+            if pl is not None:
+                lacking = [v.variable for v in pl.variables if v.branch not in branches]
+                if lacking:
+                    lines.append(f"  lacks (searches reading them will ask for them): {', '.join(lacking)}")
+        return "\n".join(lines)
