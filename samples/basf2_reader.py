@@ -165,7 +165,8 @@ def _group_rows(path: Path, tree: str, events: np.ndarray, rows: Mapping[str, np
 
 
 def read_basf2(path: str | Path, columns: Iterable[str], search: str = "the search") -> dict[str, np.ndarray]:
-    """The native flat columns ``columns`` (plus counters) of a basf2 ntuple of either flavour."""
+    """The native flat columns of a basf2 ntuple of either flavour: ``columns`` (an error names the basf2
+    variable of any the file lacks) and every other column of the table the file has."""
     path = Path(path)
     columns = set(columns)
     event_vars, list_vars = _needed(columns, path, search)
@@ -186,6 +187,13 @@ def read_basf2(path: str | Path, columns: Iterable[str], search: str = "the sear
                         f"variablesToEventBasedTree) to the steering file, the list made by {pl.fill}"
                     )
                 lists[pl.collection] = (pl, t)
+            elif _tree_of(trees, pl) is not None:
+                lists[pl.collection] = (pl, _tree_of(trees, pl))
+                list_vars[pl.collection] = []
+        # Every mapped variable the file has, not only the ones the search declares: a collection's record
+        # (and its vector behaviour) is built from all its fields, as on native files.
+        for coll, (pl, t) in lists.items():
+            list_vars[coll] += [v for v in pl.variables if v.branch in t and v not in list_vars[coll]]
         if flavour == "ntuple":
             if EVENT_TREE not in trees:
                 raise Basf2InputError(
@@ -197,6 +205,7 @@ def read_basf2(path: str | Path, columns: Iterable[str], search: str = "the sear
         else:
             candidates = [t for _, t in lists.values()] or [t for t in trees.values() if "__ncandidates__" in t]
             event_tree = next((t for t in candidates if all(v.branch in t for v in event_vars)), candidates[0])
+        event_vars += [v for v in EVENT_VARIABLES if v.branch in event_tree and v not in event_vars]
         out: dict[str, np.ndarray] = {}
         ev = event_tree.arrays([k for k in (*_KEYS, "__weight__") if k in event_tree], library="np")
         keys = _event_keys(ev)
@@ -208,7 +217,7 @@ def read_basf2(path: str | Path, columns: Iterable[str], search: str = "the sear
                     continue
                 raise Basf2InputError(_missing(path, event_tree.name, v, v.field, None, search))
             out[v.field] = _to_native(v, event_tree[v.branch].array(library="np"), v.field)
-        if "weight" in columns:
+        if "weight" in columns or "weight" in out:
             w = ev["__weight__"].astype(np.float64)
             out["weight"] = (w * out["weight"] if "weight" in out else w).astype(_DTYPES["weight"])
         for coll, (pl, t) in lists.items():

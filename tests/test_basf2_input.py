@@ -183,3 +183,10 @@ def test_inspect_recognises_basf2(zp_ntuples: dict[str, Path], capsys: pytest.Ca
         assert f"({module} layout); catalog format 'basf2-{flavour}'" in out
         assert "particle list pi+:all -> Track" in out and "muonID -> Track_muonID" in out
     assert basf2_reader.detect(ZP_GOLDEN / "mumu.root") is None
+
+
+def test_contracts_table_is_the_name_table() -> None:
+    from samples.basf2_names import markdown_table
+
+    text = (Path(__file__).parents[1] / "docs" / "CONTRACTS.md").read_text()
+    assert f"<!-- BEGIN BASF2 TABLE -->\n{markdown_table()}\n<!-- END BASF2 TABLE -->" in text
