@@ -190,3 +190,14 @@ def test_contracts_table_is_the_name_table() -> None:
 
     text = (Path(__file__).parents[1] / "docs" / "CONTRACTS.md").read_text()
     assert f"<!-- BEGIN BASF2 TABLE -->\n{markdown_table()}\n<!-- END BASF2 TABLE -->" in text
+
+
+def test_export_cli_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from workflows import cli
+
+    out = tmp_path / "ee.eventtree.root"
+    assert cli.main(["export-basf2", str(ZP_GOLDEN / "ee.root"), "--out", str(out), "--flavour", "eventtree"]) == 0
+    assert f"wrote {out}: pi__pl__clall 41 rows" in capsys.readouterr().out
+    assert basf2_reader.detect(out) == "eventtree"
+    with pytest.raises(SystemExit, match="give one native FILE or --catalog CATALOG"):
+        cli.main(["export-basf2", "--out", str(tmp_path / "x")])
