@@ -50,7 +50,8 @@ class Basf2InputError(ValueError):
 
 
 def _trees(f: Any) -> dict[str, Any]:
-    return {k.split(";")[0]: f[k] for k in f.keys(recursive=False) if isinstance(f[k], uproot.TTree)}
+    """The file's TTrees by name (the highest cycle: ROOT keeps older ones after an autosave)."""
+    return {k: f[k] for k, cls in f.classnames(recursive=False, cycle=False).items() if cls == "TTree"}
 
 
 def _tree_of(trees: Mapping[str, Any], pl: ParticleList) -> Any | None:
