@@ -201,3 +201,19 @@ def test_export_cli_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert basf2_reader.detect(out) == "eventtree"
     with pytest.raises(SystemExit, match="give one native FILE or --catalog CATALOG"):
         cli.main(["export-basf2", "--out", str(tmp_path / "x")])
+
+
+def test_missing_basf2_file_is_a_bad_input(
+    zp_ntuples: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A basf2 file that is not there goes to the input checks like a native one (named, with its events)."""
+    catalog = zp_ntuples["eventtree"]
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    for p in catalog.parent.glob("*.root"):
+        if p.name != "ee.eventtree.root":
+            (folder / p.name).symlink_to(p)
+    (folder / "catalog.yaml").write_text(catalog.read_text())
+    assert _run("zprime-inv", folder / "catalog.yaml", tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert "ee.eventtree.root" in err and "missing" in err
