@@ -1,4 +1,5 @@
-"""Muonphilic dark scalar: e+e- -> gamma* -> mu+ mu- S, S -> mu+ mu-.
+"""Spin-0 mediators radiated off a final-state muon: e+e- -> gamma* -> mu+ mu- S (scalar or pseudoscalar vertex);
+first the muonphilic dark scalar, e+e- -> mu+ mu- S, S -> mu+ mu-, then (below) the tau tau models.
 
 Model: a CP-even scalar S coupled only to muons, L = g_S S mubar mu (the
 muonphilic-scalar reinterpretation of the Z' -> mu mu search, Belle II,
@@ -93,8 +94,8 @@ DEFAULT_COUPLING = 0.01  # g_S; Gamma ~ 4e-6 GeV at M = 1 GeV (prompt), as the Z
 THRESHOLD_MARGIN = 1.0e-3  # [GeV]
 M_MIN = 2.0 * C.M_MU + THRESHOLD_MARGIN
 M_MIN_TAUTAU = 2.0 * C.M_TAU + THRESHOLD_MARGIN  # the tau tau models: generated above their search channel
-DEFAULT_XI = 10.0  # leptophilic scalar: g_mu = xi m_mu / v = 4.3e-3, c tau(M = 4 GeV) ~ 1e-9 cm (prompt)
-DEFAULT_G_ALP = 0.01  # ALP g_a, as the Z' default g' = 0.01
+DEFAULT_XI = 10.0  # leptophilic scalar: g_mu = xi m_mu / v = 4.3e-3, c tau(M = 4 GeV) = 2.4e-10 cm (prompt)
+DEFAULT_G_ALP = 0.01  # ALP g_a, as the default g' = 0.01 of the Z'; c tau(M = 4 GeV) = 5e-10 cm
 LEPTON_MASSES: dict[str, float] = {"ee": C.M_E, "mumu": C.M_MU, "tautau": C.M_TAU}
 
 
