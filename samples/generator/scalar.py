@@ -448,13 +448,14 @@ def scalar_xsec_fb(
 def leptophilic_xsec_fb(
     mass: FloatLike, xi: float = DEFAULT_XI, sqrt_s: float = C.SQRT_S_NOMINAL
 ) -> np.ndarray | float:
-    """sigma(e+e- -> mu+ mu- S) [fb] of the leptophilic scalar: the scalar vertex with g_mu = xi m_mu / v."""
-    return spin0_xsec_fb(mass, xi * C.M_MU / C.V_HIGGS, "scalar", sqrt_s, m_min=M_MIN_TAUTAU)
+    """sigma(e+e- -> mu+ mu- S) [fb] of the leptophilic scalar: the scalar vertex with g_mu = xi m_mu / v. Defined
+    above 2 m_mu + 1 MeV like scalar_xsec_fb (production does not need the tau tau threshold; the BF does)."""
+    return spin0_xsec_fb(mass, xi * C.M_MU / C.V_HIGGS, "scalar", sqrt_s)
 
 
 def alp_xsec_fb(mass: FloatLike, g: float = DEFAULT_G_ALP, sqrt_s: float = C.SQRT_S_NOMINAL) -> np.ndarray | float:
-    """sigma(e+e- -> mu+ mu- a) [fb] of the ALP: the pseudoscalar vertex with g_mu = g_a."""
-    return spin0_xsec_fb(mass, g, "pseudoscalar", sqrt_s, m_min=M_MIN_TAUTAU)
+    """sigma(e+e- -> mu+ mu- a) [fb] of the ALP: the pseudoscalar vertex with g_mu = g_a (above 2 m_mu + 1 MeV)."""
+    return spin0_xsec_fb(mass, g, "pseudoscalar", sqrt_s)
 
 
 # --------------------------------------------------------------------------
