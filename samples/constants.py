@@ -252,6 +252,9 @@ KS_CTAU_CM: float = Particle.from_pdgid(310).lifetime * SPEED_OF_LIGHT_CM_PER_NS
 G_FERMI: float = 1.1663788e-5  # [GeV^-2]
 SIN2_THETA_W: float = 0.23129
 M_Z: float = 91.1880  # [GeV]
+# Higgs vacuum expectation value v = (sqrt(2) G_F)^(-1/2) = 246.22 GeV (PDG 2024, "Electroweak model", eq. 10.6):
+# the scale of the leptophilic scalar's couplings xi m_l / v (samples/generator/scalar.py).
+V_HIGGS: float = (2.0**0.5 * G_FERMI) ** -0.5  # [GeV]
 
 # --------------------------------------------------------------------------
 # idm: inelastic dark matter + dark Higgs (processors/idm, samples/generator/idm_model.py)

@@ -29,6 +29,8 @@ SIGNAL_PARAMS = {
     "idm_kk": {"mass": 3.0, "mass2": 1.2, "mass3": 0.6},
     "monophoton": {"mass": 1.0},
     "scalar_mumu": {"mass": 2.0},
+    "scalar_tautau": {"mass": 5.0},
+    "alp_tautau": {"mass": 5.0},
 }
 
 

@@ -29,7 +29,7 @@ from samples import constants as C
 from samples.generator import lorentz as lz
 from samples.generator import matrix_elements as me
 from samples.generator import xsec as xs
-from samples.generator.scalar import gen_scalar_mumu
+from samples.generator.scalar import gen_alp_tautau, gen_scalar_mumu, gen_scalar_tautau
 from samples.generator.slots import SlotEvents
 from samples.generator.truth import TruthEvents
 
@@ -607,6 +607,8 @@ SIGNALS: dict[str, Callable[..., TruthEvents]] = {
     "idm_kk": functools.partial(gen_idm, h_decay="KK"),
     "monophoton": gen_monophoton,
     "scalar_mumu": gen_scalar_mumu,  # muonphilic scalar, samples/generator/scalar.py
+    "scalar_tautau": gen_scalar_tautau,  # leptophilic scalar (xi m_l / v), samples/generator/scalar.py
+    "alp_tautau": gen_alp_tautau,  # ALP, equal lepton couplings, samples/generator/scalar.py
 }
 GENERATORS = SIGNALS  # the registry looks for GENERATORS[name]
 XSEC_FB: dict[str, Callable[..., float]] = xs.XSEC  # sigma x BF [fb] from the sample's model parameters
