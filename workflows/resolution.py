@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from processors.spec import PeakScan, WindowCounting
 from samples.constants import BELLE2_RESOLUTION
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,8 +76,10 @@ def measure(key: str, out: Path, n: int | None = None, masses: list[float] | Non
     rc = cli_main(["run", key, "--samples", catalog, "--output", str(run_dir), "--partial", "--executor", "iterative"])
     if rc:
         raise SystemExit(f"b2dark run failed ({rc})")
-    rows = json.loads((run_dir / "masstable.json").read_text())
     events = _event_list(run_dir)
+    if not isinstance(spec.stats, PeakScan):
+        return plane_rows(out, spec, events)
+    rows = json.loads((run_dir / "masstable.json").read_text())
     table = []
     for r in rows:
         ref = reference(key, r["mass"])
@@ -122,6 +125,43 @@ def _q68(events: Any, spec: Any, row: dict[str, Any]) -> float | None:
         return None
     q16, q84 = np.quantile(x, [0.16, 0.84])
     return float(q84 - q16) / 2
+
+
+def plane_rows(out: Path, spec: Any, events: Any) -> list[dict[str, Any]]:
+    """Searches without a peak-scan axis: the signal's 2D ellipse (window counting: principal widths and
+    rotation, workflows.stats.plans.window_counting.fit_ellipse, as the statistics fit it) or the width of the
+    sideband-counting variable (half of the central 68 %), per generated point."""
+    from workflows.stats.plans.window_counting import axes_of, fit_ellipse
+
+    catalog = yaml.safe_load((out / "samples" / "catalog.yaml").read_text())["samples"]
+    plan = spec.stats
+    rows = []
+    for name, entry in sorted(catalog.items()):
+        if not entry.get("is_signal") or events is None:
+            continue
+        d = events[events["sample"] == name]
+        params = {k: v for k, v in (entry.get("params") or {}).items() if v is not None}
+        row: dict[str, Any] = {"model": entry["process"], "sample": name, "mass": params.get("mass"), **params}
+        row["n_selected"] = len(d)
+        if isinstance(plan, WindowCounting) and len(d) >= 20:
+            x, y = d[plan.x].to_numpy(), d[plan.y].to_numpy()
+            _c, cov = fit_ellipse(x, y, d["weight"].to_numpy(), plan.observable(params))
+            row.update({f"sigma_{plan.x}": float(np.sqrt(cov[0, 0])), f"sigma_{plan.y}": float(np.sqrt(cov[1, 1]))})
+            row.update(axes_of(cov))
+        elif plan.x in d.columns and len(d) >= 20:
+            row[f"q68_{plan.x}"] = _half68(d[plan.x].to_numpy())
+        rows.append(row)
+    return rows
+
+
+def format_plane(key: str, rows: list[dict[str, Any]]) -> str:
+    keys = [k for k in rows[0] if k.startswith(("sigma_", "q68_", "angle"))] if rows else []
+    lines = [f"{key}: signal widths per generated point (no published per-point widths in samples.constants)"]
+    lines.append(f"{'sample':>28s} {'n sel':>6s} " + " ".join(f"{k:>14s}" for k in keys))
+    for r in rows:
+        vals = " ".join(f"{r.get(k, float('nan')):>14.4g}" for k in keys)
+        lines.append(f"{r['sample']:>28s} {r['n_selected']:>6d} {vals}")
+    return "\n".join(lines)
 
 
 def _half68(x: np.ndarray) -> float:
@@ -254,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before", type=Path, help="an earlier output folder of this command, drawn for comparison")
     args = ap.parse_args(argv)
     rows = measure(args.search, args.out, args.n, args.masses)
+    if rows and "ours" not in rows[0]:  # no peak axis: widths per generated point, no plot
+        text = format_plane(args.search, rows)
+        print(text)
+        (args.out / "resolution.json").write_text(json.dumps(rows, indent=1))
+        (args.out / "resolution.txt").write_text(text + "\n")
+        return 0
     text = format_rows(args.search, rows)
     print(text)
     (args.out / "resolution.json").write_text(json.dumps(rows, indent=1))
