@@ -148,8 +148,15 @@ def plane_rows(out: Path, spec: Any, events: Any) -> list[dict[str, Any]]:
             _c, cov = fit_ellipse(x, y, d["weight"].to_numpy(), plan.observable(params))
             row.update({f"sigma_{plan.x}": float(np.sqrt(cov[0, 0])), f"sigma_{plan.y}": float(np.sqrt(cov[1, 1]))})
             row.update(axes_of(cov))
-        elif plan.x in d.columns and len(d) >= 20:
-            row[f"q68_{plan.x}"] = _half68(d[plan.x].to_numpy())
+        elif plan.x in d.columns:
+            # the peak only: candidates within +-max(50 MeV, 10 % of M) of the generated value (the event list
+            # also holds the other vertex pairings of the preselection, which are not resolution)
+            centre = float(plan.observable(params))
+            x = d[plan.x].to_numpy()
+            x = x[np.abs(x - centre) <= max(0.05, 0.1 * centre)]
+            row["n_selected"] = int(x.size)
+            if x.size >= 20:
+                row[f"q68_{plan.x}"] = _half68(x)
         rows.append(row)
     return rows
 
