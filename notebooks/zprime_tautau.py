@@ -78,7 +78,10 @@ print("blinded:", out["blinded"])
 
 # %%
 bkg = [s for s in selection.backgrounds if s in out["cutflow"]]
-sig = sorted(selection.signals, key=lambda s: meta[s]["mass"])
+# the Z' samples (the scalar and ALP models have their own samples and efficiencies: `b2dark run` tabulates them)
+sig = sorted(
+    (s for s in selection.signals if meta[s]["process"] == spec.signals[0].process), key=lambda s: meta[s]["mass"]
+)
 rows = bkg + sig + ([selection.data] if selection.data else [])
 cuts = out["cutflow"][rows[0]]["names"]
 print(f"{'sample':20s}" + "".join(f"{c[:13]:>14s}" for c in [*cuts, "efficiency"]))

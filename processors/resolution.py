@@ -127,6 +127,12 @@ def fit_double_cb_hist(h) -> DCBFit:
     return fit_double_cb_binned(h.axes[0].edges, h.values(), variances)
 
 
+# peak_width: the largest accepted ratio between the fitted sigma_W and the central 68 % half-width (1 for a
+# Gaussian; 0.72-1.35 for the converged fits of the Z' -> invisible, mu mu, tau tau and mono-photon signals,
+# 2.7-14 for the three tau tau fits that put the radiative tail into a core, 2026-12-04).
+MAX_DCB_OVER_ROBUST = 2.0
+
+
 def peak_width(h1, peak: float, half_range: float) -> tuple[float, str]:
     """The signal width on a peak axis, as the run summary and the statistics stage both use it:
     sigma_W of the double Crystal Ball fitted in [peak - half_range, peak + half_range] when the fit
@@ -136,23 +142,27 @@ def peak_width(h1, peak: float, half_range: float) -> tuple[float, str]:
     import warnings
 
     centers, vals = h1.axes[0].centers, h1.values()
-    try:
-        lo = h1.axes[0].index(peak - half_range)
-        hi = h1.axes[0].index(peak + half_range)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = fit_double_cb_hist(h1[max(lo, 0) : hi + 1])
-        if np.isfinite(fit.sigma_w) and 0 < fit.sigma_w < half_range:
-            return float(fit.sigma_w), "double CB"
-    except Exception:  # the fit needs >= 8 filled bins; fall back below
-        pass
     near = np.abs(centers - peak) <= half_range
     c, v = centers[near], np.clip(vals[near], 0.0, None)
     if v.sum() <= 0:
         return float("nan"), "no entries"
     cdf = np.cumsum(v) / v.sum()
     q16, q84 = np.interp([0.16, 0.84], cdf, c)
-    return max(float(q84 - q16) / 2, float(np.min(h1.axes[0].widths[near])) / 2), "68% interval"
+    robust = max(float(q84 - q16) / 2, float(np.min(h1.axes[0].widths[near])) / 2)
+    try:
+        lo = h1.axes[0].index(peak - half_range)
+        hi = h1.axes[0].index(peak + half_range)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = fit_double_cb_hist(h1[max(lo, 0) : hi + 1])
+        # A fit whose sigma_W is far from the central 68 % width has put a broad component (a tail, the
+        # wrong pairings) into one of its cores: its +-n sigma window would then be several times too wide.
+        plausible = MAX_DCB_OVER_ROBUST**-1 * robust < fit.sigma_w < MAX_DCB_OVER_ROBUST * robust
+        if np.isfinite(fit.sigma_w) and 0 < fit.sigma_w < half_range and plausible:
+            return float(fit.sigma_w), "double CB"
+    except Exception:  # the fit needs >= 8 filled bins; fall back below
+        pass
+    return robust, "68% interval"
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class FileEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str
     events: int = Field(ge=0)
-    format: Literal["root", "parquet"] = "root"
+    format: Literal["root", "parquet", "basf2-ntuple", "basf2-eventtree"] = "root"
 
 
 class SampleEntry(BaseModel):

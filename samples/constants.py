@@ -252,6 +252,9 @@ KS_CTAU_CM: float = Particle.from_pdgid(310).lifetime * SPEED_OF_LIGHT_CM_PER_NS
 G_FERMI: float = 1.1663788e-5  # [GeV^-2]
 SIN2_THETA_W: float = 0.23129
 M_Z: float = 91.1880  # [GeV]
+# Higgs vacuum expectation value v = (sqrt(2) G_F)^(-1/2) = 246.22 GeV (PDG 2024, "Electroweak model", eq. 10.6):
+# the scale of the leptophilic scalar's couplings xi m_l / v (samples/generator/scalar.py).
+V_HIGGS: float = (2.0**0.5 * G_FERMI) ** -0.5  # [GeV]
 
 # --------------------------------------------------------------------------
 # idm: inelastic dark matter + dark Higgs (processors/idm, samples/generator/idm_model.py)
@@ -312,3 +315,30 @@ DARKHIGGS_HELICITY_UNC: float = 0.01
 DARKHIGGS_RESOLUTION_UNC: float = 0.024
 DARKHIGGS_WINDOW_EFF_UNC: float = 0.05
 DARKHIGGS_SELECTION_UNC: float = 0.09
+
+# --------------------------------------------------------------------------
+# Belle II's published signal resolutions, the references of `python -m workflows.resolution SEARCH`
+# (ours beside them in the README). points: {mass [GeV]: width}; between the quoted masses the tool
+# interpolates linearly (and says so), outside it prints no reference.
+# --------------------------------------------------------------------------
+BELLE2_RESOLUTION: dict[str, dict] = {
+    "zprime-inv": {
+        "what": "sigma_W(M^2_recoil), double Crystal Ball",
+        "unit": "GeV^2",
+        "short": "full simulation, PRL 130, 231801",
+        # Belle II full simulation of the Z' -> invisible signal: PRL 130, 231801 (2023) and its seed-002
+        # presentation, as quoted in issue 16 ("about 0.23 GeV^2 at 0.1 GeV, 0.29-0.31 at 1-2.5 GeV, 0.24 at
+        # 5 GeV, 0.10 at 8 GeV, 0.05 at 9 GeV").
+        "source": "PRL 130, 231801 (2023), signal full simulation (seed 002; issue 16)",
+        "points": {0.1: 0.23, 1.0: 0.29, 2.5: 0.31, 5.0: 0.24, 8.0: 0.10, 9.0: 0.05},
+    },
+    "zprime-tautau": {
+        "what": "sigma(M_recoil(mu mu))",
+        "unit": "GeV",
+        "short": "PRL 131, 121802: ~10 MeV",
+        # "the recoil-mass resolution is about 10 MeV" (PRL 131, 121802 (2023), arXiv:2306.12294; issue 16),
+        # one number for the whole range.
+        "source": "PRL 131, 121802 (2023), arXiv:2306.12294: ~10 MeV",
+        "points": {3.6: 0.010, 9.0: 0.010},
+    },
+}

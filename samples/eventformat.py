@@ -32,10 +32,12 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     _c("exp", "int32", "", "experiment number (MC: 0; pseudo-data: 1000)"),
     _c("run", "int32", "", "run number"),
     _c("event", "int64", "", "event number, unique within (exp, run)"),
-    _c("beam_E", "float64", "GeV", "e+e- initial-state energy in the lab (with energy spread)"),
-    _c("beam_px", "float64", "GeV", "e+e- initial-state momentum x (crossing angle boost)"),
-    _c("beam_py", "float64", "GeV", "e+e- initial-state momentum y"),
-    _c("beam_pz", "float64", "GeV", "e+e- initial-state momentum z"),
+    # The nominal (run-averaged) e+e- four-momentum, as a real file gets it from the conditions database
+    # (basf2 BeamParameters): every recoil and CMS quantity uses it, so the beam-energy spread enters them.
+    _c("beam_E", "float64", "GeV", "nominal e+e- initial-state energy in the lab (run average, no spread)"),
+    _c("beam_px", "float64", "GeV", "nominal e+e- initial-state momentum x (crossing-angle boost)"),
+    _c("beam_py", "float64", "GeV", "nominal e+e- initial-state momentum y"),
+    _c("beam_pz", "float64", "GeV", "nominal e+e- initial-state momentum z"),
     _c("weight", "float32", "", "generator event weight (1 unless importance-sampled; mean 1)"),
     # Trigger bits emulated from reconstructed objects (names follow the
     # Belle II GDL low-multiplicity lines quoted in seed 002).
@@ -131,6 +133,11 @@ MC_EVENT_COLUMNS: tuple[Column, ...] = (
     ),
     _c("mc_coupling", "float64", "", "coupling (g', g_S or epsilon) used to weight the sample", True),
     _c("mc_ctau", "float64", "cm", "proper decay length of the long-lived state", True),
+    # The true e+e- four-momentum of this event (beam-energy spread included): truth studies only.
+    _c("mc_beam_E", "float64", "GeV", "true e+e- energy of this event in the lab (energy spread included)", True),
+    _c("mc_beam_px", "float64", "GeV", "true e+e- momentum x of this event", True),
+    _c("mc_beam_py", "float64", "GeV", "true e+e- momentum y of this event", True),
+    _c("mc_beam_pz", "float64", "GeV", "true e+e- momentum z of this event", True),
 )
 
 

@@ -1,4 +1,5 @@
-"""Independent reference for e+e- -> mu+ mu- S (muonphilic scalar): explicit spinors, Monte Carlo phase space.
+"""Independent reference for e+e- -> mu+ mu- S (scalar vertex 1 or pseudoscalar vertex gamma5): explicit spinors,
+Monte Carlo phase space.
 
 Nothing here uses the analytic traces of samples/generator/scalar.py, nor its quadrature, nor the
 Lorentz helpers of the product code:
@@ -30,6 +31,8 @@ GAMMA = np.array(
     [np.block([[np.eye(2), _Z], [_Z, -np.eye(2)]])] + [np.block([[_Z, s], [-s, _Z]]) for s in _SIG]
 )  # gamma^mu, Dirac representation
 ETA = np.array([1.0, -1.0, -1.0, -1.0])
+GAMMA5 = 1j * GAMMA[0] @ GAMMA[1] @ GAMMA[2] @ GAMMA[3]
+VERTEX = {"scalar": np.eye(4, dtype=complex), "pseudoscalar": 1j * GAMMA5}  # g S lbar l, i g a lbar gamma5 l
 
 
 def mink(p: np.ndarray) -> np.ndarray:
@@ -68,8 +71,10 @@ def bar(sp: np.ndarray) -> np.ndarray:
     return np.einsum("nsi,ij->nsj", sp.conj(), GAMMA[0])
 
 
-def msq_scalar(p1, p2, k1, k2, q, g: float = 1.0, m: float = M_MU) -> np.ndarray:
-    """sum over all spins of |M|^2 for e-(p1) e+(p2) -> mu-(k1) mu+(k2) S(q), massless electrons."""
+def msq_scalar(p1, p2, k1, k2, q, g: float = 1.0, m: float = M_MU, parity: str = "scalar") -> np.ndarray:
+    """sum over all spins of |M|^2 for e-(p1) e+(p2) -> mu-(k1) mu+(k2) S(q), massless electrons; the vertex
+    matrix (1 or i gamma5) sits at the emission point, next to the full propagator numerator."""
+    vtx = VERTEX[parity]
     n = k1.shape[0]
     e2 = 4.0 * math.pi * ALPHA
     s = dot(p1 + p2, p1 + p2)
@@ -83,8 +88,8 @@ def msq_scalar(p1, p2, k1, k2, q, g: float = 1.0, m: float = M_MU) -> np.ndarray
     d2 = dot(k2 + q, k2 + q) - m * m
     ub = bar(u_spinors(k1, m))  # (n, 2, 4)
     v = v_spinors(k2, m)
-    left1 = np.einsum("nsi,nij->nsj", ub, s1) / d1[:, None, None]  # ubar (k1+q+m) / D1
-    right2 = np.einsum("nij,ntj->nti", s2, v) / d2[:, None, None]  # (-k2-q+m) v / D2
+    left1 = np.einsum("nsi,ik,nkj->nsj", ub, vtx, s1) / d1[:, None, None]  # ubar V (k1+q+m) / D1
+    right2 = np.einsum("nij,jk,ntk->nti", s2, vtx, v) / d2[:, None, None]  # (-k2-q+m) V v / D2
     # muon current K^mu_{st} = ubar_s Gamma^mu v_t
     k_cur = np.einsum("nsi,mij,ntj->nstm", left1, GAMMA, v) + np.einsum("nsi,mij,ntj->nstm", ub, GAMMA, right2)
     amp = np.einsum("nhm,nstm->nhst", jb, k_cur.reshape(n, 2, 2, 4))
@@ -160,23 +165,25 @@ def beams(n: int, sqrt_s: float):
     return np.stack([z, z, e, e], 1), np.stack([z, z, -e, e], 1)
 
 
-def xsec_mc_fb(M: float, sqrt_s: float, n: int, rng: np.random.Generator, chunk: int = 50_000):
+def xsec_mc_fb(M: float, sqrt_s: float, n: int, rng: np.random.Generator, chunk: int = 50_000, parity: str = "scalar"):
     """sigma(e+e- -> mu mu S) at g_S = 1 [fb] by Monte Carlo: (estimate, standard error)."""
     vals = []
     for a in range(0, n, chunk):
         k = min(chunk, n - a)
         k1, k2, q, w = phase_space_points(rng, k, M, sqrt_s)
         p1, p2 = beams(k, sqrt_s)
-        vals.append(msq_scalar(p1, p2, k1, k2, q) / 4.0 * w / (2 * sqrt_s**2) * GEV2_TO_FB)
+        vals.append(msq_scalar(p1, p2, k1, k2, q, parity=parity) / 4.0 * w / (2 * sqrt_s**2) * GEV2_TO_FB)
     v = np.concatenate(vals)
     return float(v.mean()), float(v.std() / math.sqrt(v.size))
 
 
-def width_mumu_reference(M: float, g: float, rng: np.random.Generator, m: float = M_MU) -> float:
+def width_mumu_reference(
+    M: float, g: float, rng: np.random.Generator, m: float = M_MU, parity: str = "scalar"
+) -> float:
     """Gamma(S -> mu+ mu-) = 1/(2M) int sum_spins |g ubar(k1) v(k2)|^2 dPhi_2, by Monte Carlo over isotropic decay
     directions (int dPhi_2 = p / (4 pi M)); exact for a scalar up to rounding, since |M|^2 is isotropic."""
     rest = np.tile([0.0, 0.0, 0.0, M], (64, 1))
     k1, k2, p = _two_body(rng, rest[:, 3], m, m)
-    amp = np.einsum("nsi,nti->nst", bar(u_spinors(k1, m)), v_spinors(k2, m))
+    amp = np.einsum("nsi,ij,ntj->nst", bar(u_spinors(k1, m)), VERTEX[parity], v_spinors(k2, m))
     msq = g * g * np.sum(np.abs(amp) ** 2, axis=(1, 2))
     return float(np.mean(msq / (2 * M) * p / (4 * math.pi * M)))

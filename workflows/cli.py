@@ -1,4 +1,4 @@
-"""`b2dark` command line: searches | samples | generate | run | limits | train | inspect.
+"""`b2dark` command line: searches | samples | generate | run | limits | train | inspect | export-basf2.
 
 Subcommand modules are imported only when used, so `b2dark --help` does not pay
 for coffea/dask/pyhf imports.
@@ -118,6 +118,38 @@ def _samples_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def _export_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export-basf2",
+        help="write native files as basf2-style ntuples (VariablesToNtuple / VariablesToEventBasedTree layout)",
+        description="Write fast-simulation files as basf2-style ntuples: one FILE to --out FILE, or every sample "
+        "of --catalog into the folder --out with a catalog.yaml declaring them (format basf2-ntuple or "
+        "basf2-eventtree). The variable table is samples/basf2_names.py.",
+    )
+    p.add_argument("file", type=Path, nargs="?", help="one native file (ROOT or Parquet)")
+    p.add_argument("--catalog", type=Path, help="export every sample of this catalog instead")
+    p.add_argument("--out", type=Path, required=True, help="output file (FILE) or folder (--catalog)")
+    p.add_argument(
+        "--flavour",
+        choices=("ntuple", "eventtree"),
+        default="ntuple",
+        help="ntuple: candidate based (VariablesToNtuple); eventtree: one row per event (VariablesToEventBasedTree)",
+    )
+
+
+def cmd_export_basf2(args: argparse.Namespace) -> int:
+    from samples import basf2_export
+
+    if (args.file is None) == (args.catalog is None):
+        raise SystemExit("b2dark export-basf2: give one native FILE or --catalog CATALOG")
+    if args.catalog is not None:
+        print(f"wrote {basf2_export.export_catalog(args.catalog, args.out, args.flavour)}")
+    else:
+        rows = basf2_export.export_file(args.file, args.out, args.flavour)
+        print(f"wrote {args.out}: " + ", ".join(f"{t} {n} rows" for t, n in rows.items()))
+    return 0
+
+
 def _inspect_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inspect", help="print a file's trees, branches and event count")
     p.add_argument("file", type=Path)
@@ -127,7 +159,9 @@ def _inspect_parser(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="b2dark", description="Belle II dark-sector searches with coffea + dask")
-    sub = parser.add_subparsers(dest="command", metavar="{searches,samples,generate,run,limits,train,inspect}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="{searches,samples,generate,run,limits,train,inspect,export-basf2}"
+    )
     _searches_parser(sub)
     _samples_parser(sub)
     sub.add_parser(
@@ -143,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     _inspect_parser(sub)
+    _export_parser(sub)
     return parser
 
 
@@ -255,6 +290,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         raise InspectError(f"{args.file}: neither a ROOT nor a Parquet file ({type(e).__name__}: {why})") from None
     with f:
         keys = sorted({k.split(";")[0] for k in f.keys()})
+        if args.tree not in keys:
+            from samples.basf2_reader import describe
+
+            basf2 = describe(args.file)
+            if basf2 is not None:
+                print(basf2)
+                return 0
         print(f"{args.file}: keys {keys}")
         if args.tree not in keys:
             raise InspectError(f"{args.file}: no tree {args.tree!r} (keys: {keys}); choose one with --tree")
@@ -290,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     commands = {"run": lambda: cmd_run(args, argv), "inspect": lambda: cmd_inspect(args),
-                "searches": lambda: cmd_searches(args), "samples": lambda: cmd_samples(args)}  # fmt: skip
+                "searches": lambda: cmd_searches(args), "samples": lambda: cmd_samples(args),
+                "export-basf2": lambda: cmd_export_basf2(args)}  # fmt: skip
     from workflows.interrupt import RunInterrupted
 
     try:
@@ -314,6 +357,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the user's input, printed as one line (anything else is a bug: traceback)."""
     from processors.mva import ArtefactError
     from processors.registry import UnknownSearchError
+    from samples.basf2_export import ExportError
+    from samples.basf2_reader import Basf2InputError
     from samples.catalog import CatalogError
     from workflows.fileset import SampleSelectionError
     from workflows.inputcheck import BadInputError
@@ -324,7 +369,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     return (BadInputError, FileNotFoundError, RunOptionsError, AccountingError, SampleSelectionError,
             WorkingPointError, CatalogError, UnknownSearchError, InspectError, OutputFolderError,
-            ArtefactError)  # fmt: skip
+            ArtefactError, Basf2InputError, ExportError)  # fmt: skip
 
 
 if __name__ == "__main__":

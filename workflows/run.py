@@ -22,6 +22,7 @@ from typing import Any
 
 from processors.registry import import_object
 from processors.spec import SearchSpec, WorkingPoint
+from samples import basf2_reader
 from workflows import checkpoint, inputcheck, interrupt, masstable, outputs, provenance
 from workflows.fileset import SampleSelectionError, Selection, load_fileset, run_format, select_samples
 
@@ -204,6 +205,10 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
             fileset = selection.fileset
             if not fileset:
                 raise ValueError(f"{cfg.samples}: no sample of search {search.name!r} in the catalog")
+            # basf2 ntuples: mapped once per file to native copies (samples/basf2_reader.py)
+            fileset, basf2_sources = basf2_reader.native_fileset(
+                fileset, required_branches(proc, fileset), out_dir / ".basf2-native", search.name
+            )
             input_format = run_format(fileset, cfg.samples)
             check_data_lumi(selection, lumi, cfg.samples, explicit=lumi_given)
             print(_selection_line(search, selection))
@@ -284,6 +289,7 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
                 "network": None if network is None else {"path": str(network.path), "digest": network.digest},
                 "data_sample": selection.data,
                 "input_format": input_format,
+                "basf2_inputs": basf2_sources,
             },
             selection={
                 "backgrounds": selection.backgrounds,

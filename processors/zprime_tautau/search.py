@@ -9,7 +9,14 @@ yet, and the background comes from the MC templates (not yet from a smooth fit t
 
 from __future__ import annotations
 
-from processors.recasts import zprime_bf_tautau, zprime_xsec
+from processors.recasts import (
+    alp_bf_tautau,
+    alp_xsec,
+    leptophilic_bf_tautau,
+    leptophilic_xsec,
+    zprime_bf_tautau,
+    zprime_xsec,
+)
 from processors.spec import (
     DataSample,
     HistoSys,
@@ -86,9 +93,56 @@ SEARCH = SearchSpec(
                 ),
             ),
         ),
+        # the paper's two spin-0 reinterpretations, each with its own generator and samples
+        SignalModel(
+            name="scalar",
+            process="scalar_tautau",
+            label="leptophilic S",
+            params=("mass",),
+            param_labels={"mass": r"$M_{S}$ [GeV]"},
+            recasts=(
+                Recast(
+                    "leptophilic",
+                    "xi",
+                    2.0,
+                    10.0,
+                    leptophilic_xsec,
+                    leptophilic_bf_tautau,
+                    "leptophilic scalar, couplings xi m_l / v (v = 246.22 GeV); BF(S -> tau tau) from the e, mu, tau "
+                    "and lepton-loop gamma gamma widths",
+                ),
+            ),
+        ),
+        SignalModel(
+            name="alp",
+            process="alp_tautau",
+            label="ALP a",
+            params=("mass",),
+            param_labels={"mass": r"$M_{a}$ [GeV]"},
+            recasts=(
+                Recast(
+                    "alp_leptons",
+                    "g_a",
+                    2.0,
+                    0.01,
+                    alp_xsec,
+                    alp_bf_tautau,
+                    "ALP, L = i g_a a lbar gamma5 l with one dimensionless g_a for e, mu, tau, no photon coupling "
+                    "(in the derivative basis (c_ll / 2 Lambda) d_mu a lbar gamma^mu gamma5 l: g_a = c_ll m_l / "
+                    "Lambda, so a lepton-universal g_a is not a universal c_ll); BF(a -> tau tau) from the widths",
+                ),
+            ),
+        ),
     ),
     backgrounds=("mumutautau", "tautau_4trk", "eemumu_4trk", "eetautau_4trk", "mumumumu"),
-    data=(DataSample("data_zprime_tautau", "background-only pseudo-data at 62.8 fb^-1, resampled from the MC"),),
+    data=(
+        DataSample("data_zprime_tautau", "background-only pseudo-data at 62.8 fb^-1, resampled from the MC"),
+        DataSample(
+            "data_zprime_tautau_injected",
+            "the same + 3 fb of Z' -> tau tau at 6.5 GeV, between the generated masses: the injected-signal "
+            "check (`b2dark run --data ... --unblind`, `b2dark limits --masses ...`)",
+        ),
+    ),
     recipe="zprime_tautau",
     stats=PeakScan(
         hist="template",
@@ -100,7 +154,7 @@ SEARCH = SearchSpec(
         # a hypothesis per generated mass for now: a scan every 3 widths (`--step 3`, as Z' -> mu mu) takes
         # several minutes with the 7-30 MeV widths here and is left to the next step of issue 11
         scan_step_sigma=None,
-        xsec_label=r"$\sigma(e^+e^-\to\mu^+\mu^- Z')\times\mathcal{B}(Z'\to\tau^+\tau^-)$ [fb]",
+        xsec_label=r"$\sigma(e^+e^-\to\mu^+\mu^- X)\times\mathcal{B}(X\to\tau^+\tau^-)$ [fb]",
     ),
     working_point=ZPrimeTauTauWorkingPoint,
     systematics=(

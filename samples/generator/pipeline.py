@@ -21,11 +21,14 @@ import numpy as np
 from samples import constants as C
 from samples import eventformat as EF
 from samples.generator import detector, registry
-from samples.generator.beams import Beams, sample_beams
+from samples.generator.beams import Beams, nominal_beams, sample_beams
 from samples.generator.filters import get_filter
 from samples.generator.truth import TruthEvents
 
 DEFAULT_CHUNK = 100_000
+# The run-averaged e+e- four-momentum (nominal HER/LER energies and angles, basf2 BeamParameters): what the
+# conditions database gives an analysis, written into every file's beam_* columns.
+NOMINAL_BEAM: np.ndarray = nominal_beams(1).total[0]
 MC_PARAM_KEYS = {
     "mass": "mc_mass",
     "mass2": "mc_mass2",
@@ -341,18 +344,21 @@ def generate(
             truth = select_events(truth, mask)
             beams = beams.take(idx)
         cols = detector.simulate(truth, beams, rng, mc=mc)
-        total = beams.total
+        # A file carries the nominal beam (what an analysis knows); the true one only as MC truth.
+        nominal = NOMINAL_BEAM
         cols.update(
             exp=np.zeros(idx.size),
             run=np.full(idx.size, seed % 2**31),
             event=offset + idx,
-            beam_E=total[:, 3],
-            beam_px=total[:, 0],
-            beam_py=total[:, 1],
-            beam_pz=total[:, 2],
+            beam_E=np.full(idx.size, nominal[3]),
+            beam_px=np.full(idx.size, nominal[0]),
+            beam_py=np.full(idx.size, nominal[1]),
+            beam_pz=np.full(idx.size, nominal[2]),
             weight=truth.event.get("weight", np.ones(idx.size)),
         )
         if mc:
+            total = beams.total
+            cols.update(mc_beam_E=total[:, 3], mc_beam_px=total[:, 0], mc_beam_py=total[:, 1], mc_beam_pz=total[:, 2])
             for key, col in MC_PARAM_KEYS.items():
                 if col in truth.event:
                     cols[col] = truth.event[col]

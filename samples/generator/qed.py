@@ -161,10 +161,12 @@ def fsr_pair_rest(
     cos_sampler: CosSampler,
     fsr: bool = True,
     kmin: float = KMIN_DEFAULT,
+    direction: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """f, fbar, FSR photon (n, 4) in the pair rest frame (mass W); photon mask.
 
-    cos_sampler gives the polar angle of f w.r.t. +z (the e- beam direction).
+    cos_sampler gives the polar angle of f w.r.t. +z (the e- beam direction); ``direction`` = (cos theta,
+    phi) of f fixes it instead (the pair of a given decay radiating: signals.radiate_pair).
     """
     n = W.shape[0]
     m = m_f
@@ -194,9 +196,13 @@ def fsr_pair_rest(
             keep = kk > kmin
             idx, kk = idx[keep], kk[keep]
     # Production angle of f w.r.t. +z (e- beam) in the pair frame.
-    cf = cos_sampler(rng, n)
-    sf = np.sqrt(np.maximum(1.0 - cf * cf, 0.0))
-    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    if direction is None:
+        cf = cos_sampler(rng, n)
+        sf = np.sqrt(np.maximum(1.0 - cf * cf, 0.0))
+        phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    else:
+        cf, phi = direction
+        sf = np.sqrt(np.maximum(1.0 - cf * cf, 0.0))
     # No FSR photon: back-to-back pair (most events; cheap path).
     p = np.sqrt(np.maximum(0.25 * W * W - m * m, 0.0))
     f = np.empty((n, 4))

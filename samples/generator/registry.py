@@ -211,6 +211,30 @@ register(
         doc="e+e- -> mu+mu- S, S -> mu+mu- (muonphilic dark scalar; c tau from Gamma(S -> mu mu))",
     )
 )
+register(
+    Process(
+        "scalar_tautau",
+        _SIG,
+        "leptophilic scalar, couplings xi m_l / v (Batell et al., PRD 95, 075003 (2017)); tree-level ME derived in "
+        "samples/generator/scalar.py; Belle II, PRL 131, 121802 (2023)",
+        is_signal=True,
+        required=("mass",),
+        defaults={"coupling": 10.0},
+        doc="e+e- -> mu+mu- S, S -> tau+tau- (leptophilic scalar, coupling = xi; BF from lepton + gamma gamma widths)",
+    )
+)
+register(
+    Process(
+        "alp_tautau",
+        _SIG,
+        "axion-like particle, i g_a a lbar gamma5 l, equal for e, mu, tau, no photon coupling; tree-level ME derived "
+        "in samples/generator/scalar.py; Belle II, PRL 131, 121802 (2023)",
+        is_signal=True,
+        required=("mass",),
+        defaults={"coupling": 0.01},
+        doc="e+e- -> mu+mu- a, a -> tau+tau- (ALP, coupling = g_a; BF from the lepton widths)",
+    )
+)
 
 
 def get(name: str) -> Process:

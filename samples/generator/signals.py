@@ -28,8 +28,9 @@ import numpy as np
 from samples import constants as C
 from samples.generator import lorentz as lz
 from samples.generator import matrix_elements as me
+from samples.generator import qed
 from samples.generator import xsec as xs
-from samples.generator.scalar import gen_scalar_mumu
+from samples.generator.scalar import gen_alp_tautau, gen_scalar_mumu, gen_scalar_tautau
 from samples.generator.slots import SlotEvents
 from samples.generator.truth import TruthEvents
 
@@ -113,6 +114,32 @@ def _mix_sample(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.
 
 def _mix_density(u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return _LOG_FRACTION / (u * np.log(hi / lo)) + (1.0 - _LOG_FRACTION) / (hi - lo)
+
+
+def radiate_pair(
+    rng: np.random.Generator, a: np.ndarray, b: np.ndarray, m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Final-state radiation off a charged-lepton pair a, b (n, 4), PHOTOS-like: the pair's four-momentum P
+    is kept and shared among a', b' and at most one photon, so the rest of the event is untouched.
+
+    In the rest frame of P (mass W) the photon energy fraction x = 2k/W follows the leading-log radiator of
+    the dipole, beta x^(beta - 1) (1 - x + x^2/2) with beta = 2 alpha/pi (ln(W^2/m^2) - 1), its angle to the
+    emitter the eikonal factor with the dead cone m/E, and the three-body state is built exactly
+    (qed.fsr_pair_rest: the radiator of the mu mu(gamma) background, here with a's direction kept). Photons
+    below qed.KMIN_DEFAULT stay in the leptons (soft-photon limit). Returns (a', b', photon, has photon).
+    """
+    P = a + b
+    W = lz.mass(P)
+    ar = lz.boost_to_rest_of(a, P)
+    pa = np.linalg.norm(ar[:, :3], axis=1)
+    direction = (ar[:, 2] / pa, np.arctan2(ar[:, 1], ar[:, 0]))
+    f, fbar, g, has = qed.fsr_pair_rest(rng, W, m, _no_cos_sampler, True, qed.KMIN_DEFAULT, direction=direction)
+    beta = P[:, :3] / P[:, 3:4]
+    return lz.boost(f, beta), lz.boost(fbar, beta), lz.boost(g, beta), has
+
+
+def _no_cos_sampler(rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover - never called
+    raise AssertionError("radiate_pair fixes the direction")
 
 
 def sample_mumuv_dalitz(rng: np.random.Generator, sqrt_s: np.ndarray, M: float, m: float = C.M_MU):
@@ -241,10 +268,14 @@ def _zprime(n: int, rng: np.random.Generator, sqrt_s, mass: float, coupling: flo
     if channel == "tautau" and M <= 2 * C.M_TAU:
         raise ValueError(f"{what}: mass={M} GeV is below the tau tau threshold {2 * C.M_TAU:.4f} GeV")
     k1, k2, q = generate_mumuv(rng, rs, M)
+    # Z' decay correlations use the muons before radiation (the production tensor of the matrix element).
+    k1_0, k2_0 = k1, k2
+    k1, k2, g_fsr, has_fsr = radiate_pair(rng, k1, k2, C.M_MU)
     ctau_z = 0.0 if coupling == 0 or invisible_extra else float(xs.zprime_ctau_cm(M, coupling))
     ev = SlotEvents(n)
     ev.add(13, k1)
     ev.add(-13, k2)
+    ev.add(22, g_fsr, valid=has_fsr)
     iz = ev.add(PDG_ZPRIME, q, final=False, ctau=ctau_z)
     if channel == "inv":
         if invisible_extra:
@@ -255,13 +286,15 @@ def _zprime(n: int, rng: np.random.Generator, sqrt_s, mass: float, coupling: flo
         ev.add(pdg, d1, mother=iz)
         ev.add(-pdg, d2, mother=iz)
     elif channel == "mumu":
-        d1, d2 = decay_zprime_correlated(rng, k1, k2, q, rs, M, C.M_MU)
+        d1, d2 = decay_zprime_correlated(rng, k1_0, k2_0, q, rs, M, C.M_MU)
+        d1, d2, g_d, has_d = radiate_pair(rng, d1, d2, C.M_MU)
         ev.add(13, d1, mother=iz)
         ev.add(-13, d2, mother=iz)
+        ev.add(22, g_d, mother=iz, valid=has_d)
     elif channel == "tautau":
         from samples.generator.tau import TAU_CTAU_CM, decay_taus
 
-        t1, t2 = decay_zprime_correlated(rng, k1, k2, q, rs, M, C.M_TAU)
+        t1, t2 = decay_zprime_correlated(rng, k1_0, k2_0, q, rs, M, C.M_TAU)
         i1 = ev.add(15, t1, mother=iz, final=False, ctau=TAU_CTAU_CM)
         i2 = ev.add(-15, t2, mother=iz, final=False, ctau=TAU_CTAU_CM)
         ev.add_block(decay_taus(rng, t1, -np.ones(n, dtype=np.int64)), parent=i1)
@@ -381,11 +414,13 @@ def gen_dark_higgsstrahlung(
     if unknown:
         raise ValueError(f"{what}: unknown parameter(s) {sorted(unknown)}")
     pa, ph, k1, k2 = _aprime_to_mumu_correlated(rng, rs, mA, mh)
+    k1, k2, g_fsr, has_fsr = radiate_pair(rng, k1, k2, C.M_MU)
     ev = SlotEvents(n)
     ia = ev.add(PDG_APRIME, pa, final=False)
     ev.add(PDG_DARK_HIGGS, ph, final=True, ctau=float(ctau or 0.0))
     ev.add(13, k1, mother=ia)
     ev.add(-13, k2, mother=ia)
+    ev.add(22, g_fsr, mother=ia, valid=has_fsr)
     return ev.build(event=_event_columns(n, mass=mA, mass2=mh, coupling=coupling, ctau=float(ctau or 0.0)))
 
 
@@ -607,6 +642,8 @@ SIGNALS: dict[str, Callable[..., TruthEvents]] = {
     "idm_kk": functools.partial(gen_idm, h_decay="KK"),
     "monophoton": gen_monophoton,
     "scalar_mumu": gen_scalar_mumu,  # muonphilic scalar, samples/generator/scalar.py
+    "scalar_tautau": gen_scalar_tautau,  # leptophilic scalar (xi m_l / v), samples/generator/scalar.py
+    "alp_tautau": gen_alp_tautau,  # ALP, equal lepton couplings, samples/generator/scalar.py
 }
 GENERATORS = SIGNALS  # the registry looks for GENERATORS[name]
 XSEC_FB: dict[str, Callable[..., float]] = xs.XSEC  # sigma x BF [fb] from the sample's model parameters

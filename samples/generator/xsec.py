@@ -351,6 +351,20 @@ def _scalar_mumu(mass: float, coupling: float = 0.01, **params: object) -> float
     return scalar.xsec_scalar_mumu(mass, coupling, **params)
 
 
+def _scalar_tautau(mass: float, coupling: float = 10.0, **params: object) -> float:
+    """sigma(e+e- -> mu mu S) x BF(S -> tau tau) [fb], leptophilic scalar, coupling = xi (generator/scalar.py)."""
+    from samples.generator import scalar  # lazy: scalar.py imports this module
+
+    return scalar.xsec_scalar_tautau(mass, coupling, **params)
+
+
+def _alp_tautau(mass: float, coupling: float = 0.01, **params: object) -> float:
+    """sigma(e+e- -> mu mu a) x BF(a -> tau tau) [fb], ALP, coupling = g_a (samples/generator/scalar.py)."""
+    from samples.generator import scalar  # lazy: scalar.py imports this module
+
+    return scalar.xsec_alp_tautau(mass, coupling, **params)
+
+
 XSEC: dict[str, Callable[..., float]] = {
     "zprime_inv": _zp("invisible"),
     "zprime_mumu": _zp("mumu"),
@@ -363,6 +377,8 @@ XSEC: dict[str, Callable[..., float]] = {
     "idm_kk": _idm,
     "monophoton": _mono,
     "scalar_mumu": _scalar_mumu,
+    "scalar_tautau": _scalar_tautau,
+    "alp_tautau": _alp_tautau,
 }
 
 
