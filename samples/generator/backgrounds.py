@@ -32,7 +32,7 @@ from samples.generator.slots import SlotEvents
 from samples.generator.tau import TAU_CTAU_CM, decay_taus
 from samples.generator.tau_bias import decay_taus_enriched
 from samples.generator.truth import TruthEvents
-from samples.generator.twophoton import gen_eeee, gen_eemumu, gen_eetautau
+from samples.generator.twophoton import gen_eeee, gen_eemumu, gen_eemumu_corner, gen_eetautau
 
 # The Physics Book's Bhabha and gamma gamma cross sections are defined for
 # 10 < theta* < 170 deg (arXiv:1808.10567, Table 3).
@@ -315,6 +315,7 @@ GENERATORS: dict[str, Callable[..., TruthEvents]] = {
     "gg_corner": partial(gen_gg, corner_fraction=GG_CORNER_FRACTION),
     "ee_wide": partial(gen_ee, isr_wide_fraction=EE_WIDE_ISR_FRACTION, coherent=True),
     "eemumu": gen_eemumu,
+    "eemumu_corner": gen_eemumu_corner,
     "eeee": gen_eeee,
     "eetautau": gen_eetautau,
     "mumumumu": gen_mumumumu,
@@ -331,5 +332,6 @@ XSEC_FB: dict[str, float] = {
     "gnunu": gnunu_xsec_fb(GNUNU_DEFAULTS["emin_cms"], GNUNU_DEFAULTS["cos_range"]),
     "tautau_mu": C.XSEC_NB["tautau"] * 1.0e6,  # the same process, only sampled differently
     "gg_corner": C.XSEC_NB["gg"] * 1.0e6,  # the same process, only sampled differently
+    "eemumu_corner": C.XSEC_NB["eemumu"] * 1.0e6,  # the same process, only sampled differently
     "ee_wide": C.XSEC_NB["ee"] * 1.0e6,
 }

@@ -135,6 +135,8 @@ for _name, _doc in {
     "gg_corner": "e+e- -> gamma gamma(gamma), pair angles enriched where one photon is lost, weighted events",
     "ee_wide": "e+e- -> e+e-(gamma) Bhabha, wide-angle ISR enriched, four-lepton antenna weights",
     "eemumu": "e+e- -> e+e-mu+mu- (two-photon), W > 0.5 GeV",
+    "eemumu_corner": "e+e- -> e+e-mu+mu- (two-photon), W > 0.5 GeV, lost-electrons barrel-recoil corner "
+    "enriched, weighted events",
     "eeee": "e+e- -> e+e-e+e- (two-photon), W > 0.5 GeV",
     "eetautau": "e+e- -> e+e-tau+tau- (two-photon)",
     "mumutautau": "e+e- -> mu+mu-tau+tau-",
