@@ -9,15 +9,12 @@ fails if the server or one of its schedulers / workers survives the stop.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import executor_toys as toys
 import numpy as np
 import pytest
+from local_gateway import START_TIMEOUT
 
 from workflows.executors import ExecutorError, build_executor
 from workflows.gateway import close as close_gateway
@@ -25,66 +22,7 @@ from workflows.runoptions import load_run_options
 
 pytestmark = [pytest.mark.gateway, pytest.mark.slow]
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "workflows" / "scripts"
 GOLDEN = Path(__file__).resolve().parent / "searches" / "zprime_inv" / "golden"
-START_TIMEOUT = 300  # seconds: a loaded 2-core CI machine starts the server and its Go proxy slowly
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-
-
-def _cluster_processes(gateway_dir: Path) -> list[int]:
-    """Schedulers and workers of this gateway: their working directory lies in gateway_dir/clusters."""
-    pids = []
-    for cwd in Path("/proc").glob("[0-9]*/cwd"):
-        try:
-            target = os.readlink(cwd)
-        except OSError:
-            continue
-        if target.startswith(str(gateway_dir / "clusters") + "/") and _alive(int(cwd.parent.name)):
-            pids.append(int(cwd.parent.name))
-    return pids
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A running local gateway: {"dir", "address", "password"}; stopped afterwards, with its clusters."""
-    gdir = tmp_path_factory.mktemp("gateway")
-    env = {**os.environ, "PYTHON": sys.executable, "B2DARK_GATEWAY_TIMEOUT": str(START_TIMEOUT)}
-    proc = subprocess.run(
-        ["bash", str(SCRIPTS / "start_gateway.sh"), str(gdir)],
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT + 60,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
-    pid_file = gdir / "gateway.pid"
-    server_pid = int(pid_file.read_text()) if pid_file.is_file() else None
-    try:
-        if proc.returncode != 0:
-            pytest.fail(
-                f"start_gateway.sh failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-            )
-        values = dict(
-            line.removeprefix("export ").split("=", 1) for line in (gdir / "gateway.env").read_text().splitlines()
-        )
-        yield {
-            "dir": str(gdir),
-            "address": values["B2DARK_GATEWAY_ADDRESS"],
-            "password": values["B2DARK_GATEWAY_PASSWORD"],
-        }
-    finally:
-        stop = subprocess.run(
-            ["bash", str(SCRIPTS / "stop_gateway.sh"), str(gdir)], capture_output=True, text=True, timeout=180
-        )
-        left = _cluster_processes(gdir) + ([server_pid] if server_pid and _alive(server_pid) else [])
-        print(f"[test_gateway] stop_gateway.sh: {stop.stdout.strip()}; processes left: {left or 'none'}")
-        assert stop.returncode == 0 and not left, f"the gateway left {left} running:\n{stop.stdout}\n{stop.stderr}"
 
 
 def _options(gateway: dict[str, str], **extra: object) -> dict[str, object]:
@@ -100,9 +38,9 @@ def _options(gateway: dict[str, str], **extra: object) -> dict[str, object]:
     }
 
 
-def test_wrong_password_is_a_clear_error(gateway, monkeypatch):
+def test_wrong_password_is_a_clear_error(local_gateway, monkeypatch):
     monkeypatch.setenv("B2DARK_GATEWAY_PASSWORD", "not-the-password")
-    opts = load_run_options(cli=_options(gateway))
+    opts = load_run_options(cli=_options(local_gateway))
     with (
         pytest.raises(ExecutorError, match=r"refused the credentials.*B2DARK_GATEWAY_PASSWORD"),
         build_executor(None, opts),
@@ -110,24 +48,24 @@ def test_wrong_password_is_a_clear_error(gateway, monkeypatch):
         pass
 
 
-def test_unknown_cluster_option_is_a_clear_error(gateway, monkeypatch):
-    monkeypatch.setenv("B2DARK_GATEWAY_PASSWORD", gateway["password"])
-    opts = load_run_options(cli=_options(gateway, **{"gateway.cluster_options": {"image": "b2dark:latest"}}))
+def test_unknown_cluster_option_is_a_clear_error(local_gateway, monkeypatch):
+    monkeypatch.setenv("B2DARK_GATEWAY_PASSWORD", local_gateway["password"])
+    opts = load_run_options(cli=_options(local_gateway, **{"gateway.cluster_options": {"image": "b2dark:latest"}}))
     with pytest.raises(ExecutorError, match=r"could not start a cluster.*image"), build_executor(None, opts):
         pass
 
 
-def test_two_gateway_workers_equal_iterative(gateway, monkeypatch, tmp_path, capsys):
+def test_two_gateway_workers_equal_iterative(local_gateway, monkeypatch, tmp_path, capsys):
     """Toy processor on a gateway cluster of 2 workers; the cluster is gone from the gateway after close."""
     from dask_gateway import BasicAuth, Gateway
 
-    monkeypatch.setenv("B2DARK_GATEWAY_PASSWORD", gateway["password"])
+    monkeypatch.setenv("B2DARK_GATEWAY_PASSWORD", local_gateway["password"])
     toys.ship_by_value()
     files = toys.write_toy_files(tmp_path, n_files=2, n_events=2000, seed=5)
     fileset = {"toyA": {"files": {files[0]: "events"}}, "toyB": {"files": {files[1]: "events"}}}
     with build_executor("iterative", load_run_options()) as h:
         local = toys.run_toy(h.executor, fileset, chunksize=500)
-    with build_executor(None, load_run_options(cli=_options(gateway))) as handle:
+    with build_executor(None, load_run_options(cli=_options(local_gateway))) as handle:
         handle.client.wait_for_workers(2, timeout=START_TIMEOUT)
         result = toys.run_toy(handle.executor, fileset, chunksize=500)
         desc = handle.describe()
@@ -139,20 +77,20 @@ def test_two_gateway_workers_equal_iterative(gateway, monkeypatch, tmp_path, cap
     assert desc["cluster"]["type"] == "GatewayCluster" and desc["n_workers"] == 2
     assert desc["scheduler_address"].startswith("gateway://") or desc["scheduler_address"].startswith("tls://")
     toys.assert_same_output(local, result)
-    g = Gateway(gateway["address"], auth=BasicAuth("b2dark-test", gateway["password"]))
+    g = Gateway(local_gateway["address"], auth=BasicAuth("b2dark-test", local_gateway["password"]))
     try:
         assert desc["cluster"]["name"] not in [c.name for c in g.list_clusters()]  # shut down on close
     finally:
         close_gateway(g)
 
 
-def test_zprime_inv_on_gateway_equals_local(gateway, monkeypatch, tmp_path, capsys):
+def test_zprime_inv_on_gateway_equals_local(local_gateway, monkeypatch, tmp_path, capsys):
     """`b2dark run zprime-inv --executor dask@gateway` on the committed golden inputs equals the local run."""
     from workflows import cli, outputs
 
-    monkeypatch.setenv("B2DARK_GATEWAY_PASSWORD", gateway["password"])
+    monkeypatch.setenv("B2DARK_GATEWAY_PASSWORD", local_gateway["password"])
     # the run options file start_gateway.sh writes, as a user would take it
-    run_options = Path(gateway["dir"]) / "run_options.yaml"
+    run_options = Path(local_gateway["dir"]) / "run_options.yaml"
     common = ["run", "zprime-inv", "--samples", str(GOLDEN / "catalog.yaml"), "--no-progress", "--no-plots"]
     common += ["--chunksize", "400"]
     assert cli.main([*common, "--output", str(tmp_path / "local"), "--executor", "iterative"]) == 0

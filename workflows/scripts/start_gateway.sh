@@ -74,7 +74,8 @@ c.LocalBackend.clusters_directory = "$DIR/clusters"
 # schedulers and workers run this environment's dask, and import this checkout's b2dark
 c.ClusterConfig.scheduler_cmd = ["$BIN/dask-scheduler"]
 c.ClusterConfig.worker_cmd = ["$BIN/dask-worker"]
-c.ClusterConfig.environment = {"PYTHONPATH": "$REPO", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+# (PYTHONPATH is inherited from the server, which this script starts with the checkout in front)
+c.ClusterConfig.environment = {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 c.ClusterConfig.cluster_max_workers = 4
 c.ClusterConfig.idle_timeout = 3600
 # what a user may choose per cluster (gateway.cluster_options in the run options; a facility offers
@@ -106,6 +107,7 @@ YAML
 
 log "starting dask-gateway-server on $ADDRESS (config $DIR/gateway_config.py)"
 cd "$DIR"
+export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 nohup "$PYTHON" -m dask_gateway_server -f "$DIR/gateway_config.py" > "$DIR/gateway.log" 2>&1 < /dev/null &
 echo $! > "$DIR/gateway.pid"
 for _ in $(seq 1 "$((TIMEOUT * 2))"); do
