@@ -25,7 +25,7 @@ TIMEOUT="${B2DARK_GATEWAY_TIMEOUT:-120}"
 log() { echo "[start_gateway] $*"; }
 
 if ! "$PYTHON" -c "import dask_gateway, dask_gateway_server.backends.local" 2>/dev/null; then
-    echo "start_gateway.sh: $PYTHON cannot import dask_gateway / dask_gateway_server:" \
+    echo "start_gateway.sh: cannot run $PYTHON, or it cannot import dask_gateway / dask_gateway_server:" \
          "pip install 'b2dark[gateway]' into that environment (or set PYTHON=/path/to/venv/bin/python)" >&2
     exit 3
 fi
