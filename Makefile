@@ -24,7 +24,7 @@ help:
 	@echo "make <search>     build env + the search's samples (reusing what exists), run it and its limits:"
 	@echo "                  $(SEARCHES)"
 	@echo "make searches     all of them"
-	@echo "make test         all tests (fast + slow + slurm markers), as CI runs them"
+	@echo "make test         all tests (fast + slow + slurm + gateway markers), as CI runs them"
 	@echo "make test-fast    the fast default test selection"
 	@echo "make samples      generate every search's samples into $(SAMPLES)"
 	@echo "make bench        throughput benchmarks (prints figures, writes JSON)"
@@ -39,10 +39,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The tests and benchmarks also need ROOT (the PyPI `root` package) for the cross-checks against
-# RDataFrame / RooStats, and torch (CPU) for the training tests (tests/test_punzi.py): installed here,
-# never runtime dependencies of b2dark.
+# RDataFrame / RooStats, torch (CPU) for the training tests (tests/test_punzi.py) and a dask-gateway
+# server for tests/test_gateway.py and the analysis-facility notebook: installed here, never runtime
+# dependencies of b2dark.
 $(TESTSTAMP): $(STAMP)
-	$(BIN)/python -m pip install -e ".[dev,bench,train]"
+	$(BIN)/python -m pip install -e ".[dev,bench,train,gateway-server]"
 	@touch $(TESTSTAMP)
 
 samples: $(STAMP)

@@ -157,3 +157,20 @@ ax.set_yscale("log")
 ax.set_xlabel(r"$M_{A'}$ [GeV]")
 ax.set_ylabel(r"90 % CL upper limit on $\varepsilon$")
 ax.legend(fontsize=8)
+
+# %% [markdown]
+# ## The figures `b2dark run` and `b2dark limits` made: E*_gamma stack with the data / MC ratio, Brazil bands
+# The single-photon background is e+e- -> gamma gamma(gamma) and e e gamma with everything but one photon lost
+# (gaps, beam pipe, inefficiency); an invisible A' is a peak at E* = (s - M^2) / 2 sqrt(s). The Brazil band is
+# the expected 90 % CL limit per mass with its +-1 / +-2 sigma spread, on sigma x B and on epsilon.
+
+# %%
+from workflows import notebook as nb  # noqa: E402
+
+if (out / "plots").is_dir():
+    nb.show(sorted((out / "plots").glob("stack_*.png"))[:2])
+else:
+    nb.stack_with_ratio(run, "var_theta_lab", Path(tempfile.mkdtemp()), spec)
+bands = sorted((out / "limits").glob("brazil_*.png"))
+nb.show(bands[:2])
+assert bands, "b2dark limits wrote no Brazil band"

@@ -9,6 +9,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 TESTS = Path(__file__).resolve().parent
 # The toy search: importable in this process and in the subprocesses tests start (b2dark CLI runs).
 os.environ["B2DARK_SEARCH_MODULES"] = "toy_search"
@@ -33,3 +35,11 @@ def run_runner(fileset: dict[str, Any], processor_instance: Any, executor: str =
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return runner(fileset, processor_instance=processor_instance, treename="events")
+
+
+@pytest.fixture(scope="session")
+def local_gateway(tmp_path_factory: pytest.TempPathFactory):
+    """A running dask-gateway on localhost, {"dir", "address", "password"}; stopped at the end of the session."""
+    from local_gateway import running_gateway
+
+    yield from running_gateway(tmp_path_factory)

@@ -4,10 +4,12 @@ Starts SLURM with workflows/scripts/start_slurm.sh (apt-get install slurm-wlm mu
 needs root or sudo). Not skipped: if SLURM cannot be installed or started, the test fails and says why.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import executor_toys as toys
@@ -21,16 +23,72 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 SCRIPT = Path(__file__).resolve().parent.parent / "workflows" / "scripts" / "start_slurm.sh"
 
 
+STOP_SCRIPT = SCRIPT.with_name("stop_slurm.sh")
+DAEMON_PIDFILES = {
+    "munged": Path("/run/munge/munged.pid"),
+    "slurmctld": Path("/run/slurm/slurmctld.pid"),
+    "slurmd": Path("/run/slurm/slurmd.pid"),
+}
+
+
+def _alive(pid: int) -> bool:
+    """A live, non-zombie process (a container without an init never reaps a stopped daemon)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _running_daemons() -> dict[str, int]:
+    """The SLURM/munge daemons running now, by pid file or, started some other way, by process name."""
+    running: dict[str, int] = {}
+    for name, pidfile in DAEMON_PIDFILES.items():
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pidfile.read_text().strip())
+            if _alive(pid):
+                running[name] = pid
+                continue
+        found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()
+        live = [int(p) for p in found if _alive(int(p))]
+        if live:
+            running[name] = live[0]
+    return running
+
+
 @pytest.fixture(scope="module")
-def slurm() -> str:
+def slurm() -> Iterator[str]:
+    """A running single-node SLURM; stops afterwards the daemons this fixture started (none of those that
+    already ran), so a workstation that runs the tests does not inherit batch daemons running as root."""
+    before = _running_daemons()
     proc = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        pytest.fail(
-            f"{SCRIPT.name} failed (exit {proc.returncode}); SLURM could not be installed/started:\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        )
-    assert shutil.which("sbatch") and shutil.which("squeue")
-    return proc.stdout
+    started = {name: pid for name, pid in _running_daemons().items() if name not in before}
+    try:
+        if proc.returncode != 0:
+            pytest.fail(
+                f"{SCRIPT.name} failed (exit {proc.returncode}); SLURM could not be installed/started:\n"
+                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
+        assert shutil.which("sbatch") and shutil.which("squeue")
+        yield proc.stdout
+    finally:
+        # the idempotence test may have restarted nothing; re-read the pids the script left running
+        started.update({n: p for n, p in _running_daemons().items() if n not in before})
+        if started:
+            stop = subprocess.run(
+                ["bash", str(STOP_SCRIPT), *sorted(started)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                stdin=subprocess.DEVNULL,
+            )
+            left = {n: p for n, p in started.items() if _alive(p)}
+            print(
+                f"[test_slurm] stopped {', '.join(sorted(started))}; kept running: {', '.join(sorted(before)) or '-'}"
+            )
+            assert stop.returncode == 0 and not left, (
+                f"{STOP_SCRIPT.name} {' '.join(sorted(started))} left {left} running:\n{stop.stdout}\n{stop.stderr}"
+            )
 
 
 def _jobcomp(job_ids: list[str], timeout: float = 10.0) -> list[str]:

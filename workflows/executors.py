@@ -293,26 +293,37 @@ def _dask_client(spec: ExecutorSpec, opts: RunOptions, handle_info: dict[str, An
             }
             yield client, cluster
     elif spec.backend == "gateway":
-        try:
-            from dask_gateway import Gateway
-        except ImportError:
-            raise ExecutorError(
-                "dask@gateway needs the optional dependency dask-gateway: pip install 'b2dark[gateway]' "
-                "(or pip install dask-gateway), matching the version of your facility's gateway server"
-            ) from None
+        from workflows.gateway import GatewayError, close, connect, shutdown
+
         g = opts.gateway
-        gateway = Gateway(address=g.address) if g.address else Gateway()
-        cluster = gateway.new_cluster(**g.cluster_options)
+        try:
+            gateway = connect(g)
+        except GatewayError as err:
+            raise ExecutorError(str(err)) from None
+        try:
+            cluster = gateway.new_cluster(**g.cluster_options)
+        except Exception as err:  # unknown cluster option, quota, backend failure: the server says which
+            close(gateway)
+            raise ExecutorError(
+                f"dask-gateway at {gateway.address} could not start a cluster with options {g.cluster_options}: "
+                f"{err}; `gateway.cluster_options()` lists what it accepts"
+            ) from None
         try:
             if g.workers is not None:
                 cluster.scale(g.workers)
             else:
                 cluster.adapt(minimum=g.minimum, maximum=g.maximum)
-            handle_info["cluster"] = {"type": "GatewayCluster", "name": cluster.name, **g.model_dump()}
+            handle_info["cluster"] = {
+                "type": "GatewayCluster",
+                "name": cluster.name,
+                "gateway_address": gateway.address,
+                **g.model_dump(exclude={"address", "password_env"}),
+            }
             with cluster.get_client() as client:
                 yield client, cluster
         finally:
-            cluster.shutdown()
+            shutdown(cluster)
+            close(gateway)
     else:  # an existing scheduler the user started (dask-scheduler, a facility's JupyterHub)
         try:
             client = Client(spec.address, timeout=30)

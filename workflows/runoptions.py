@@ -59,8 +59,22 @@ class ClusterOptions(_Strict):
 
 
 class GatewayOptions(_Strict):
-    address: str | None = Field(None, description="gateway URL; default from the dask-gateway config")
-    cluster_options: dict[str, Any] = Field(default_factory=dict, description="gateway cluster options")
+    address: str | None = Field(
+        None, description="gateway URL; default $B2DARK_GATEWAY_ADDRESS, else the dask-gateway config (gateway.address)"
+    )
+    proxy_address: str | None = Field(None, description="scheduler proxy address if the facility has a separate one")
+    # passwords and tokens never live in a file: basic reads the variable named by password_env,
+    # jupyterhub reads JUPYTERHUB_API_TOKEN (set inside a facility's JupyterHub), kerberos a kinit ticket
+    auth: Literal["basic", "jupyterhub", "kerberos"] | None = Field(
+        None, description="authentication; None = the dask-gateway config (gateway.auth.type)"
+    )
+    username: str | None = Field(None, description="user name for basic auth; default the login name")
+    password_env: str = Field(
+        "B2DARK_GATEWAY_PASSWORD", description="environment variable holding the basic-auth password"
+    )
+    cluster_options: dict[str, Any] = Field(
+        default_factory=dict, description="gateway cluster options (e.g. image, worker_memory; the facility's list)"
+    )
     workers: int | None = Field(None, ge=1, description="fixed workers; None = adaptive")
     minimum: int = Field(1, ge=0)
     maximum: int = Field(20, ge=1)
