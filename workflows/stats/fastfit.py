@@ -40,6 +40,9 @@ _CODE4_AINV = np.array(
 )
 
 
+_MAX_DNLL_DNU = 1e100  # cap of |d NLL / d nu| per bin (FastModel.profile)
+
+
 def _code4_coefficients(lnhi: np.ndarray, lnlo: np.ndarray) -> np.ndarray:
     hi, lo = np.exp(lnhi), np.exp(lnlo)
     b = np.stack([hi - 1, lo - 1, lnhi * hi, -lnlo * lo, lnhi**2 * hi, lnlo**2 * lo], axis=-1)
@@ -214,8 +217,11 @@ class FastModel:
         val += 0.5 * float(np.sum(((gam - g_aux) / self.stat_sigma) ** 2))
         if not grad:
             return val, None, gam, nu
-        w = (1.0 - data / nu) * g  # d NLL / d(A-part) per bin, C-part gets (1 - n/nu)
-        wc = 1.0 - data / nu
+        # d NLL / d nu = 1 - n / nu is unbounded where the optimiser's trial point empties a filled bin (nu is
+        # floored at 1e-300): capped at -1e100, so the gradient stays finite and points the right way instead
+        # of overflowing to inf / nan (the line search then backtracks as from any steep wall).
+        wc = np.maximum(1.0 - data / nu, -_MAX_DNLL_DNU)
+        w = wc * g  # d NLL / d(A-part) per bin, C-part gets wc
         wt = np.where(self.stat_mask[:, None], w[None, :], wc[None, :])  # (S, B)
         gr = np.zeros(1 + self.n_alpha)
         gr[0] = float((no_mu[self.poi_mask] * wt[self.poi_mask]).sum())
