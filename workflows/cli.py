@@ -60,6 +60,12 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="skip unreadable/incomplete input files (recorded with the events lost) instead of stopping",
     )
+    p.add_argument(
+        "--drop-bad-events",
+        action="store_true",
+        default=None,
+        help="drop events with NaN/inf values or broken MC weights (recorded per file and branch) instead of stopping",
+    )
     p.add_argument("--resume", action="store_true", help="reuse the finished chunks of an interrupted identical run")
     p.add_argument("--keep-partial", action="store_true", help="keep per-chunk outputs (DIR/.partial) after success")
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
@@ -159,6 +165,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         "maxchunks": args.maxchunks,
         "retries": args.retries,
         "skip_bad_files": args.skip_bad_files,
+        "drop_bad_events": args.drop_bad_events,
         "status": args.progress if args.progress is not None else sys.stderr.isatty(),
     }
     if args.executor is None and args.run_options is None and args.site is None:
@@ -314,9 +321,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the user's input, printed as one line (anything else is a bug: traceback)."""
     from processors.mva import ArtefactError
     from processors.registry import UnknownSearchError
+    from processors.validity import BadEventsError
     from samples.catalog import CatalogError
     from workflows.fileset import SampleSelectionError
-    from workflows.inputcheck import BadInputError
+    from workflows.inputcheck import BadInputError, DuplicateInputError
     from workflows.outputs import OutputFolderError
     from workflows.run import AccountingError
     from workflows.runoptions import RunOptionsError
@@ -324,7 +332,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     return (BadInputError, FileNotFoundError, RunOptionsError, AccountingError, SampleSelectionError,
             WorkingPointError, CatalogError, UnknownSearchError, InspectError, OutputFolderError,
-            ArtefactError)  # fmt: skip
+            ArtefactError, DuplicateInputError, BadEventsError)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,0 +1,76 @@
+"""The processes a run starts (dask workers and nannies, futures pools) end with the run.
+
+A LocalCluster's worker processes get the terminal's Ctrl-C too and may outlive the client by seconds while
+they shut down; a run stopped by a signal must not leave them behind. :func:`reaped` wraps the executor
+context: on exit (shielded from further signals) the executor is closed as usual, then every process that
+appeared under this one while the executor was open is waited for, terminated after ``grace_s`` and killed
+after as long again.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
+
+import psutil
+
+from workflows import interrupt
+
+T = TypeVar("T")
+
+
+def _children() -> dict[int, psutil.Process]:
+    try:
+        return {p.pid: p for p in psutil.Process().children(recursive=True)}
+    except psutil.Error:
+        return {}
+
+
+def stop(procs: list[psutil.Process], grace_s: float) -> list[int]:
+    """Wait for ``procs`` to exit, then SIGTERM, then SIGKILL the rest. Returns the pids that had to be killed."""
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    forced = [p.pid for p in alive]
+    for sig_fn in ("terminate", "kill"):
+        for p in alive:
+            try:
+                getattr(p, sig_fn)()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(alive, timeout=grace_s)
+        if not alive:
+            break
+    return forced
+
+
+@contextmanager
+def reaped(ctx: AbstractContextManager[T], grace_s: float = 10.0) -> Iterator[T]:
+    """``with reaped(executor_context) as handle``: no process started inside outlives the block."""
+    before = set(_children())
+    seen: dict[int, psutil.Process] = {}
+
+    def snapshot() -> None:
+        for pid, p in _children().items():
+            if pid not in before:
+                seen.setdefault(pid, p)
+
+    value = ctx.__enter__()
+    snapshot()
+    try:
+        yield value
+    finally:
+        info = sys.exc_info()
+        snapshot()  # workers restarted during the run
+        with interrupt.shielded():
+            try:
+                ctx.__exit__(*info)
+            except Exception as e:  # closing a cluster that is already going down; the reaping below still runs
+                if info[0] is None:
+                    raise
+                print(f"[b2dark] while stopping the executor: {type(e).__name__}: {e}", file=sys.stderr)
+            finally:
+                forced = stop(list(seen.values()), grace_s)
+                if forced:
+                    print(f"[b2dark] stopped {len(forced)} process(es) of the run that did not exit: {forced}",
+                          file=sys.stderr)  # fmt: skip
