@@ -7,8 +7,10 @@ for coffea/dask/pyhf imports.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 # One BLAS thread per process, set before numpy loads OpenBLAS: b2dark parallelises over processes
@@ -301,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     from workflows.interrupt import RunInterrupted
 
     try:
-        return commands[args.command]()
+        with _stop_on_sigterm(args.command == "run"):
+            return commands[args.command]()
     except RunInterrupted as stop:
         again = " ".join(["b2dark", *argv] + ([] if "--resume" in argv else ["--resume"]))
         print(f"\n[b2dark] stopped by {stop.name}; the finished chunks are checkpointed. To go on: {again}",
@@ -315,6 +318,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"b2dark {args.command}: error: {e}", file=sys.stderr)
             return 1
         raise
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm(active: bool) -> Iterator[None]:
+    """Before and after the run's own handlers (workflows.interrupt): SIGTERM stops like Ctrl-C, with one line."""
+    import signal
+    import threading
+
+    from workflows.interrupt import RunInterrupted
+
+    def stop(signum: int, frame: object) -> None:
+        raise RunInterrupted(signum)
+
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -321,8 +321,13 @@ def duplicate_events(
     fileset: Mapping[str, Mapping[str, Any]], checks: list[FileCheck], treename: str = "events", threads: int = 2
 ) -> None:
     """Refuse the same (exp, run, event) in two files of one sample (a copied or re-listed file under another
-    name). Reads three integer columns of every good file; the sort is vectorised (numpy)."""
+    name). Reads three integer columns of every good file of the samples with several files; the sort is
+    vectorised (numpy)."""
     good = [c for c in checks if c.problem is None]
+    n_files: dict[str, int] = {}
+    for c in good:
+        n_files[c.sample] = n_files.get(c.sample, 0) + 1
+    good = [c for c in good if n_files[c.sample] > 1]  # a single file cannot repeat another file's events
     fmts = {s: str(e.get("format") or "root") for s, e in fileset.items()}
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         ids = list(pool.map(lambda c: _ids(c.path, fmts.get(c.sample, "root"), treename), good))
