@@ -154,3 +154,16 @@ def test_processes_the_run_started_do_not_outlive_it() -> None:
     # it ignored SIGTERM and would have slept 120 s: gone at once means killed (and reaped)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert time.monotonic() - t0 < 30
+
+
+def test_multiprocessing_helpers_are_not_reaped() -> None:
+    """The resource tracker ignores SIGINT / SIGTERM and exits with this process: waiting for it would add the
+    whole grace time to every stop (and killing it makes multiprocessing relaunch it)."""
+    cmd = [sys.executable, "-c", "import time; time.sleep(60)", "multiprocessing.resource_tracker"]
+    with ownedprocs.reaped(_Starts(), grace_s=0.2) as worker:
+        helper = subprocess.Popen(cmd)  # started while the executor is open, like the real one
+    try:
+        assert helper.poll() is None and not psutil.pid_exists(worker.pid)
+    finally:
+        helper.kill()
+        helper.wait()

@@ -21,11 +21,23 @@ from workflows import interrupt
 T = TypeVar("T")
 
 
+# multiprocessing's helpers serve this process, not the executor: they ignore SIGINT / SIGTERM by design and exit
+# when this process does (their pipe closes), so they are neither waited for nor stopped.
+_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
 def _children() -> dict[int, psutil.Process]:
+    out = {}
     try:
-        return {p.pid: p for p in psutil.Process().children(recursive=True)}
+        for p in psutil.Process().children(recursive=True):
+            try:
+                if not any(h in " ".join(p.cmdline()) for h in _HELPERS):
+                    out[p.pid] = p
+            except psutil.Error:
+                continue
     except psutil.Error:
-        return {}
+        pass
+    return out
 
 
 def stop(procs: list[psutil.Process], grace_s: float) -> list[int]:
