@@ -4,6 +4,8 @@ What counts as bad (every column the search reads, vectorised over the chunk):
 
 - ``nan`` / ``inf``: a NaN or an infinity in a floating column (kinematics, PID likelihoods, beam,
   ECL and vertex quantities). ``mc_*`` truth parameters are not checked (not reconstructed values).
+- a counter ``nX`` that asks for more values than the ``X_*`` branch holds (Parquet; in ROOT the input check
+  already refuses jagged branches not counted by ``nX``): always refused, naming the file and entry range.
 - MC ``weight`` that is NaN / infinite (``nan``, ``inf``), ``negative``, or ``absurd``: larger than
   :data:`MAX_EVENT_WEIGHT` (the fast simulation's importance-sampling weights stay below ~10).
 
@@ -62,6 +64,13 @@ class BadEventsError(ValueError):
         super().__init__("\n".join(lines))
 
 
+def counter_message(sample: str, file: str, name: str, chunk: tuple[int, int], err: BaseException) -> str:
+    coll = name.partition("_")[0]
+    return (f"bad values in the inputs ({_MARK}):\n  {file} (sample {sample}): branch {name}: the counter n{coll} "
+            f"does not match the branch's lengths in entries {chunk[0]}..{chunk[1] - 1} ({err}).\nThe events of this "
+            "file cannot be read reliably: rewrite it (or leave it out of the catalog).")  # fmt: skip
+
+
 def _column(events: Any, name: str) -> Any:
     if name in events.fields:
         return events[name]
@@ -98,7 +107,13 @@ def scan(events: Any, columns: Iterable[str], is_mc: bool) -> tuple[np.ndarray, 
             bad[:] |= hit
 
     for name in sorted(columns):
-        for reason, hit in _flags(_column(events, name)).items():
+        try:
+            flags = _flags(_column(events, name))
+        except (TypeError, ValueError) as e:  # awkward: the counter's offsets ask for more values than the branch has
+            if "size of array" not in str(e):
+                raise
+            raise BadEventsError(counter_message(sample, file, name, chunk, e)) from None
+        for reason, hit in flags.items():
             record(name, reason, hit)
     if is_mc and "weight" in events.fields:
         w = np.asarray(ak.to_numpy(events.weight), dtype=np.float64)

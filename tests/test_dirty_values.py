@@ -247,3 +247,31 @@ def test_same_events_in_two_files(tmp_path: Path) -> None:
         _run(d, tmp_path / "out")
     assert "sample mumu: 1000 event(s) in two files, e.g. (exp, run, event) = " in str(err.value)
     assert f"in {d / 'mumu.root'} and {d / 'mumu_copy.root'}" in str(err.value)
+
+
+def test_parquet_counter_inconsistent_with_its_column(tmp_path: Path) -> None:
+    """Parquet lists carry their own lengths, the counter is another column: a counter asking for more values than
+    the column holds is refused with the file and entry range, not coffea's traceback."""
+    from dirty_inputs import read_columns
+
+    d = _inputs(tmp_path)
+    data = read_columns(d / "mumu.root")
+    flat = {k: v for k, v in data.items() if not isinstance(v, ak.Array)}
+    for coll in ("Track", "Photon", "KLMCluster", "Vertex", "MCParticle"):
+        if coll in data:
+            flat[f"n{coll}"] = ak.to_numpy(ak.num(data[coll])).astype(np.int32)
+            for f in ak.fields(data[coll]):
+                flat[f"{coll}_{f}"] = data[coll][f]
+    flat["nTrack"][10] += 1
+    ak.to_parquet(ak.zip(flat, depth_limit=1), d / "mumu.parquet")  # as tests/synthetic.py writes Parquet
+
+    def to_parquet(samples: dict[str, Any]) -> None:
+        for s in samples.values():  # one format per run: the other sample goes too
+            s["files"] = [{"path": "mumu.parquet", "events": 1000, "format": "parquet"}] if s is samples["mumu"] else []
+        samples.pop("eemumu")
+
+    _catalog(d, to_parquet)
+    with pytest.raises(BadEventsError) as err:
+        _run(d, tmp_path / "out")
+    assert f"{d / 'mumu.parquet'} (sample mumu): branch Track_" in str(err.value)
+    assert "the counter nTrack does not match the branch's lengths in entries 0..999" in str(err.value)
