@@ -102,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
                 os.killpg(proc.pid, sig)  # Ctrl-C: the terminal signals the whole foreground group
             else:
                 proc.send_signal(sig)  # kill PID
-        text = proc.communicate(timeout=600)[0]
+        try:
+            text = proc.communicate(timeout=600)[0]
+        except subprocess.TimeoutExpired:  # a hung run is a failure of this check; end it and go on
+            os.killpg(proc.pid, signal.SIGKILL)
+            text = proc.communicate()[0] + "\n[interrupt_stress] HUNG: killed after 600 s"
         time.sleep(1.0)
         left = group_members(proc.pid)
         stages = STAGE_LINE.findall(text)

@@ -167,3 +167,19 @@ def test_multiprocessing_helpers_are_not_reaped() -> None:
     finally:
         helper.kill()
         helper.wait()
+
+
+class _HangsOnClose(_Starts):
+    """A cluster whose close waits for its worker forever (a nanny joining a worker process that does not exit)."""
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.wait()
+
+
+def test_an_executor_that_hangs_on_close_is_stopped_anyway() -> None:
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"did not close within 0\.5 s"):
+        with ownedprocs.reaped(_HangsOnClose(), grace_s=0.2, close_s=0.5) as worker:
+            pid = worker.pid
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert time.monotonic() - t0 < 30

@@ -2,17 +2,18 @@
 
 A LocalCluster's worker processes get the terminal's Ctrl-C too and may outlive the client by seconds while
 they shut down; a run stopped by a signal must not leave them behind. :func:`reaped` wraps the executor
-context: on exit (shielded from further signals) the executor is closed as usual, then every process that
-appeared under this one while the executor was open is waited for, terminated after ``grace_s`` and killed
-after as long again.
+context: on exit (shielded from further signals) the executor is closed as usual (given ``close_s``), then every
+process that appeared under this one while the executor was open is waited for, terminated after ``grace_s`` and
+killed after as long again.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psutil
 
@@ -56,8 +57,27 @@ def stop(procs: list[psutil.Process], grace_s: float) -> list[int]:
     return forced
 
 
+def _close(ctx: AbstractContextManager[Any], info: Any, close_s: float) -> BaseException | None:
+    """``ctx.__exit__`` in a helper thread, given ``close_s``: a cluster whose workers were hit by the same Ctrl-C
+    can wait for them forever (a nanny joins its worker process); the reaping after it ends them either way."""
+    out: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            ctx.__exit__(*info)
+        except Exception as e:  # closing a cluster that is already going down
+            out.append(e)
+
+    t = threading.Thread(target=close, name="b2dark-executor-close", daemon=True)
+    t.start()
+    t.join(close_s)
+    if t.is_alive():
+        out.append(TimeoutError(f"the executor did not close within {close_s:g} s"))
+    return out[0] if out else None
+
+
 @contextmanager
-def reaped(ctx: AbstractContextManager[T], grace_s: float = 10.0) -> Iterator[T]:
+def reaped(ctx: AbstractContextManager[T], grace_s: float = 10.0, close_s: float = 30.0) -> Iterator[T]:
     """``with reaped(executor_context) as handle``: no process started inside outlives the block."""
     before = set(_children())
     seen: dict[int, psutil.Process] = {}
@@ -75,14 +95,10 @@ def reaped(ctx: AbstractContextManager[T], grace_s: float = 10.0) -> Iterator[T]
         info = sys.exc_info()
         snapshot()  # workers restarted during the run
         with interrupt.shielded():
-            try:
-                ctx.__exit__(*info)
-            except Exception as e:  # closing a cluster that is already going down; the reaping below still runs
-                if info[0] is None:
-                    raise
-                print(f"[b2dark] while stopping the executor: {type(e).__name__}: {e}", file=sys.stderr)
-            finally:
-                forced = stop(list(seen.values()), grace_s)
-                if forced:
-                    print(f"[b2dark] stopped {len(forced)} process(es) of the run that did not exit: {forced}",
-                          file=sys.stderr)  # fmt: skip
+            error = _close(ctx, info, close_s)
+            forced = stop(list(seen.values()), grace_s)
+            if forced and info[0] is None:  # after a stop or an error the user sees that one line only
+                print(f"[b2dark] stopped {len(forced)} process(es) of the run that did not exit: {forced}",
+                      file=sys.stderr)  # fmt: skip
+            if error is not None and info[0] is None:
+                raise error
