@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from workflow_helpers import TOY, make_fileset
 
-from workflows import cli, outputs, ownedprocs
+from workflows import cli, interrupt, outputs, ownedprocs
 
 TESTS = Path(__file__).parent
 WORKTREE = TESTS.parent
@@ -183,3 +183,21 @@ def test_an_executor_that_hangs_on_close_is_stopped_anyway() -> None:
             pid = worker.pid
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert time.monotonic() - t0 < 30
+
+
+class _StopsWhileStarting(_Starts):
+    """Ctrl-C while the executor starts (a LocalCluster spawning its workers): its processes are never closed by it;
+    left alone, they and the nannies joining them kept a stopped run alive for minutes (stress try 5)."""
+
+    def __enter__(self) -> subprocess.Popen:
+        proc = super().__enter__()
+        self.pid = proc.pid
+        raise interrupt.RunInterrupted(signal.SIGINT)
+
+
+def test_a_stop_while_the_executor_starts_stops_its_processes() -> None:
+    ctx = _StopsWhileStarting()
+    with pytest.raises(interrupt.RunInterrupted):
+        with ownedprocs.reaped(ctx, grace_s=0.2):
+            pass
+    assert not psutil.pid_exists(ctx.pid) or psutil.Process(ctx.pid).status() == psutil.STATUS_ZOMBIE

@@ -87,7 +87,13 @@ def reaped(ctx: AbstractContextManager[T], grace_s: float = 10.0, close_s: float
             if pid not in before:
                 seen.setdefault(pid, p)
 
-    value = ctx.__enter__()
+    try:
+        value = ctx.__enter__()
+    except BaseException:  # e.g. Ctrl-C while a LocalCluster spawns its workers: nothing will close them
+        snapshot()
+        with interrupt.shielded():
+            stop(list(seen.values()), grace_s)
+        raise
     snapshot()
     try:
         yield value
