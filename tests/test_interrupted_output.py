@@ -201,3 +201,18 @@ def test_a_stop_while_the_executor_starts_stops_its_processes() -> None:
         with ownedprocs.reaped(ctx, grace_s=0.2):
             pass
     assert not psutil.pid_exists(ctx.pid) or psutil.Process(ctx.pid).status() == psutil.STATUS_ZOMBIE
+
+
+class _SignalsInDestructor:
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # the stop lands inside a destructor: Python cannot raise it there
+
+
+def test_a_stop_inside_a_destructor_is_raised_again_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(interrupt.RunInterrupted):
+        with interrupt.stop_on_signal(), interrupt.at_once(repeat_s=0.05):
+            _SignalsInDestructor()  # dropped at once: __del__ runs here
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # the repeat timer raises it again within 0.05 s
+                time.sleep(0.01)
+    assert "Exception ignored" not in capsys.readouterr().err

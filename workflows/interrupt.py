@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -90,16 +92,30 @@ def stop_on_signal() -> Iterator[None]:
         check()
         return
     previous = {s: signal.getsignal(s) for s in SIGNALS}
+    previous_hook = sys.unraisablehook
     _requested, _deferred = None, True
     for s in SIGNALS:
         signal.signal(s, _handler)
+    sys.unraisablehook = _quiet_unraisable(previous_hook)
     try:
         yield
         check()
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        sys.unraisablehook = previous_hook
         _requested, _deferred = None, False
+
+
+def _quiet_unraisable(previous: Any) -> Any:
+    """A stop raised inside a destructor is lost ("Exception ignored in ..." and a traceback on stderr); the
+    repeat timer raises it again where it lands. Only that message is hidden: every other one is printed."""
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, RunInterrupted):
+            previous(unraisable)
+
+    return hook
 
 
 def active() -> bool:
