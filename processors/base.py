@@ -42,7 +42,7 @@ import hist
 import numpy as np
 from coffea import processor
 
-from processors import mva
+from processors import mva, validity
 from processors.kinematics import P4, as_columns, nth
 from samples.eventformat import all_branches
 
@@ -174,6 +174,10 @@ class SearchProcessor(processor.ProcessorABC):
     # search with a network declares them and a working-point field ``network`` (artefact path or None).
     network_features: ClassVar[tuple[str, ...]] = ()
 
+    # Events with NaN / inf values or broken MC weights (processors/validity.py): False stops the run with
+    # an error naming the file, branch and entries; True drops them and reports them in output["bad_events"].
+    drop_bad_events: bool = False
+
     def __init__(self, lumi_fb: float | None = None, unblind: bool = False, working_point: Any = None) -> None:
         self.lumi_fb = lumi_fb
         self.unblind = bool(unblind)
@@ -295,6 +299,14 @@ class SearchProcessor(processor.ProcessorABC):
         sample = str(md.get("sample", md.get("dataset", "unknown")))
         is_data = bool(md.get("is_data", False))
         blind = is_data and not self.unblind
+        n_read = len(events)  # the event accounting counts every event read, dropped ones included
+        bad, bad_values = validity.scan(
+            events, validity.float_columns(self.required_branches(not is_data)), not is_data
+        )
+        if bad_values:
+            if not self.drop_bad_events:
+                raise validity.BadEventsError(bad_values)
+            events = events[~bad]
         specs = self.histograms()
         hists = self._book(specs)
         weight = self.event_weight(events)
@@ -338,11 +350,13 @@ class SearchProcessor(processor.ProcessorABC):
                 self._fill_all(hists, specs, vres, vmasks, sub_weight, sample, variation.name, None, syst_only=True)
         return {
             "hists": hists,
-            "nevents": {sample: len(events)},
+            "nevents": {sample: n_read},
             "cutflow_names": {sample: cut_names},
+            "bad_events": set(bad_values),  # merges by union: one record per (chunk, column, reason)
+            "dropped_events": {sample: int(bad.sum())},
             # a set: it merges by union across chunks (bools would add up to ints)
             "blinded_samples": {sample} if blind else set(),
-            "files": {sample: {md.get("filename", "?"): len(events)}},
+            "files": {sample: {md.get("filename", "?"): n_read}},
             "eventlist": {
                 sample: {k: processor.column_accumulator(np.asarray(v, dtype=np.float64)) for k, v in eventlist.items()}
             },

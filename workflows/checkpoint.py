@@ -47,6 +47,7 @@ class ChunkCheckpointer(CheckpointerABC):
 
     def __init__(self, directory: Path | str):
         self.directory = str(directory)
+        self.saved = 0  # chunks this instance saved (names the test hook's stage after-chunk-K)
 
     def filepath(self, metadata: dict[str, Any]) -> str:
         name = f"{metadata['fileuuid'] or 'nouuid'}_{metadata['entrystart']}_{metadata['entrystop']}.pkl"
@@ -71,6 +72,8 @@ class ChunkCheckpointer(CheckpointerABC):
         with lz4.frame.open(tmp, "wb") as f:
             pickle.dump(output, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+        self.saved += 1
+        interrupt.inject(f"after-chunk-{self.saved}")
         interrupt.check()  # a safe point: this chunk is on disk
 
 

@@ -7,8 +7,10 @@ for coffea/dask/pyhf imports.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 # One BLAS thread per process, set before numpy loads OpenBLAS: b2dark parallelises over processes
@@ -59,6 +61,12 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         default=None,
         help="skip unreadable/incomplete input files (recorded with the events lost) instead of stopping",
+    )
+    p.add_argument(
+        "--drop-bad-events",
+        action="store_true",
+        default=None,
+        help="drop events with NaN/inf values or broken MC weights (recorded per file and branch) instead of stopping",
     )
     p.add_argument("--resume", action="store_true", help="reuse the finished chunks of an interrupted identical run")
     p.add_argument("--keep-partial", action="store_true", help="keep per-chunk outputs (DIR/.partial) after success")
@@ -194,6 +202,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         "maxchunks": args.maxchunks,
         "retries": args.retries,
         "skip_bad_files": args.skip_bad_files,
+        "drop_bad_events": args.drop_bad_events,
         "status": args.progress if args.progress is not None else sys.stderr.isatty(),
     }
     if args.executor is None and args.run_options is None and args.site is None:
@@ -337,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     from workflows.interrupt import RunInterrupted
 
     try:
-        return commands[args.command]()
+        with _stop_on_sigterm(args.command == "run"):
+            return commands[args.command]()
     except RunInterrupted as stop:
         again = " ".join(["b2dark", *argv] + ([] if "--resume" in argv else ["--resume"]))
         print(f"\n[b2dark] stopped by {stop.name}; the finished chunks are checkpointed. To go on: {again}",
@@ -353,15 +363,37 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
+@contextlib.contextmanager
+def _stop_on_sigterm(active: bool) -> Iterator[None]:
+    """Before and after the run's own handlers (workflows.interrupt): SIGTERM stops like Ctrl-C, with one line."""
+    import signal
+    import threading
+
+    from workflows.interrupt import RunInterrupted
+
+    def stop(signum: int, frame: object) -> None:
+        raise RunInterrupted(signum)
+
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the user's input, printed as one line (anything else is a bug: traceback)."""
     from processors.mva import ArtefactError
     from processors.registry import UnknownSearchError
+    from processors.validity import BadEventsError
     from samples.basf2_export import ExportError
     from samples.basf2_reader import Basf2InputError
     from samples.catalog import CatalogError
     from workflows.fileset import SampleSelectionError
-    from workflows.inputcheck import BadInputError
+    from workflows.inputcheck import BadInputError, DuplicateInputError
     from workflows.outputs import OutputFolderError
     from workflows.run import AccountingError
     from workflows.runoptions import RunOptionsError
@@ -369,7 +401,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     return (BadInputError, FileNotFoundError, RunOptionsError, AccountingError, SampleSelectionError,
             WorkingPointError, CatalogError, UnknownSearchError, InspectError, OutputFolderError,
-            ArtefactError, Basf2InputError, ExportError)  # fmt: skip
+            ArtefactError, Basf2InputError, ExportError, DuplicateInputError, BadEventsError)  # fmt: skip
 
 
 if __name__ == "__main__":

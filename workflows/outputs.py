@@ -29,6 +29,7 @@ import itertools
 import json
 import math
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Iterator, Mapping
@@ -219,8 +220,12 @@ def save(
     provenance: Mapping[str, Any] | None = None,
     write_root_file: bool = True,
     partial: bool = False,
+    run_id: str | None = None,
 ) -> dict[str, Path]:
-    """Write a processor output (CONTRACTS.md layout) into ``directory``; returns the files written."""
+    """Write a processor output (CONTRACTS.md layout) into ``directory``; returns the files written.
+    ``run_id`` goes into hists.json, run.json and provenance.json (:func:`load` checks they agree)."""
+    from workflows.interrupt import inject
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
@@ -228,7 +233,9 @@ def save(
 
     hists = dict(output.get("hists", {}))
     files["hists"] = d / HISTS_FILE
-    write_json_atomic(files["hists"], hists_to_json(hists), default=default)
+    tag = {"run_id": run_id} if run_id is not None else {}
+    write_json_atomic(files["hists"], {**hists_to_json(hists), **tag}, default=default)
+    inject("saving-between-files")
     if write_root_file:
         files["root"] = d / ROOT_FILE
         write_root(hists, files["root"])
@@ -244,6 +251,7 @@ def save(
     files["eventlist"] = d / EVENTLIST_FILE
     write_eventlist(output.get("eventlist") or {}, files["eventlist"])
     run_info = {
+        **tag,
         "search": search,
         "lumi_fb": lumi_fb,
         "partial": bool(partial),
@@ -255,7 +263,7 @@ def save(
     write_json_atomic(files["run"], run_info)
     if provenance is not None:
         files["provenance"] = d / PROVENANCE_FILE
-        write_json_atomic(files["provenance"], _jsonable(provenance))
+        write_json_atomic(files["provenance"], _jsonable({**provenance, **tag}))
     return files
 
 
@@ -348,8 +356,10 @@ def written_files(directory: Path | str) -> set[str]:
     for manifest, prefix in ((d / MANIFEST_FILE, ""), (d / LIMITS_DIR / MANIFEST_FILE, f"{LIMITS_DIR}/")):
         if manifest.is_file():
             try:
-                out.update(prefix + str(p) for p in json.loads(manifest.read_text()))
-            except (ValueError, TypeError):
+                listed = json.loads(manifest.read_text())
+                listed = listed.get("files", {}) if isinstance(listed, dict) else listed
+                out.update(prefix + str(p) for p in listed)
+            except (ValueError, TypeError, AttributeError):
                 pass  # an unreadable manifest: remove nothing rather than guess
     return out
 
@@ -358,26 +368,70 @@ def _files_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
-def commit(stage: Path, directory: Path | str) -> list[str]:
+COMMIT_JOURNAL = ".b2dark-commit.json"  # exists only while a complete run's files are moved into DIR
+_TMP_NAME = re.compile(r"^\..+\.tmp\d+$")  # write_json_atomic / write_root / write_eventlist temporaries
+
+
+def commit(stage: Path, directory: Path | str, run_id: str | None = None) -> list[str]:
     """Move a complete run's files from ``stage`` into DIR, then remove the files b2dark wrote there before
     (the old run's, and limits/ made from the old histograms) that the new run did not replace. Files that
-    no manifest lists (the user's) are never touched. Returns the new run's files."""
+    no manifest lists (the user's) are never touched. Returns the new run's files.
+
+    A journal (DIR/.b2dark-commit.json) lists the move before it starts and is removed when the manifest
+    (with the run id and every file's size) is written: a process killed in between leaves the journal, which
+    :func:`load` refuses and :func:`recover` (the next run into DIR) completes. Call it inside
+    ``interrupt.shielded()`` so that Ctrl-C / SIGTERM wait for it (a few renames)."""
     d = Path(directory)
     new = sorted(_files_under(stage))
-    old = written_files(d)
+    old = sorted(written_files(d) - set(new))
+    write_json_atomic(d / COMMIT_JOURNAL, {"run_id": run_id, "files": new, "remove": old})
+    from workflows.interrupt import inject
+
+    inject("commit")
+    _finish_commit(stage, d, run_id, new, old)
+    return new
+
+
+def _finish_commit(stage: Path, d: Path, run_id: str | None, new: list[str], old: list[str]) -> None:
     for rel in new:
-        (d / rel).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(stage / rel, d / rel)
-    for rel in sorted(old - set(new)):
+        if (stage / rel).exists():  # a recovered commit: the files already moved are in DIR
+            (d / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / rel, d / rel)
+    for rel in old:
         (d / rel).unlink(missing_ok=True)
         parent = (d / rel).parent
         while parent != d and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
     (d / LIMITS_DIR / MANIFEST_FILE).unlink(missing_ok=True)
-    write_json_atomic(d / MANIFEST_FILE, new)
+    sizes = {rel: (d / rel).stat().st_size for rel in new}
+    write_json_atomic(d / MANIFEST_FILE, {"run_id": run_id, "files": sizes})
+    (d / COMMIT_JOURNAL).unlink(missing_ok=True)
     shutil.rmtree(stage, ignore_errors=True)
-    return new
+
+
+def recover(directory: Path | str) -> list[str]:
+    """With DIR's lock held, before a run starts: finish a commit a killed run left half done (its journal and
+    staging folder), and remove stale temporary files of b2dark's atomic writes. Returns what it did."""
+    d = Path(directory)
+    done: list[str] = []
+    journal = d / COMMIT_JOURNAL
+    if journal.is_file():
+        j = json.loads(journal.read_text())
+        stage = d / STAGING_DIR
+        missing = [rel for rel in j["files"] if not (d / rel).exists() and not (stage / rel).exists()]
+        if missing:  # cannot happen with os.replace; never guess: the folder is refused by load until rerun
+            raise OutputFolderError(f"{journal}: the interrupted switch of run {j.get('run_id')} lacks {missing[:5]}; "
+                                    f"remove {d} (or choose another --output) and rerun")  # fmt: skip
+        _finish_commit(stage, d, j.get("run_id"), j["files"], j.get("remove", []))
+        done.append(f"completed the interrupted switch of run {j.get('run_id')} into {d}")
+    for folder in (d, d / LIMITS_DIR):
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if p.is_file() and _TMP_NAME.match(p.name):
+                    p.unlink(missing_ok=True)
+                    done.append(f"removed stale temporary file {p}")
+    return done
 
 
 def record_limits_files(directory: Path | str, before: Mapping[str, int]) -> None:
@@ -396,22 +450,59 @@ def snapshot(root: Path) -> dict[str, int]:
     return {p: (root / p).stat().st_mtime_ns for p in _files_under(root)} if root.is_dir() else {}
 
 
+def check_one_run(d: Path, ids: Mapping[str, str | None]) -> None:
+    """Every file of DIR comes from one run: the run ids in the files agree with the manifest's, and every file
+    the manifest lists has the size it had when the run switched it in. Raises OutputFolderError naming the file."""
+    manifest: Any = {}
+    if (d / MANIFEST_FILE).is_file():
+        try:
+            manifest = json.loads((d / MANIFEST_FILE).read_text())
+        except ValueError:
+            manifest = {}
+    want = manifest.get("run_id") if isinstance(manifest, dict) else None
+    present = {name: rid for name, rid in ids.items() if rid is not None}
+    if want is None and present:
+        want = next(iter(present.values()))
+    for name, rid in sorted(ids.items()):
+        if want is not None and rid != want and (d / name).is_file():
+            raise OutputFolderError(
+                f"{d / name} belongs to run {rid}, the folder's other files to run {want}: {d} mixes two runs. "
+                f"Rerun `b2dark run ... --output {d}` to rewrite it"
+            )
+    for rel, size in (manifest.get("files", {}) if isinstance(manifest, dict) else {}).items():
+        p = d / rel
+        if not p.is_file() or p.stat().st_size != size:
+            what = "is missing" if not p.is_file() else f"has {p.stat().st_size} bytes, not {size}"
+            raise OutputFolderError(
+                f"{p} {what}: it is not the file run {want} wrote into {d}. "
+                f"Rerun `b2dark run ... --output {d}` to rewrite the folder"
+            )
+
+
 def load(directory: Path | str) -> RunOutput:
     """Reload an output folder written by :func:`save` (hists as ``hist.Hist``)."""
     from uhi.io.json import object_hook
 
     d = Path(directory)
+    if (d / COMMIT_JOURNAL).is_file():
+        raise OutputFolderError(
+            f"{d}: a `b2dark run` was killed while it switched its results in ({d / COMMIT_JOURNAL}); its files "
+            f"are mixed with the previous run's. Rerun `b2dark run ... --output {d}` (it completes the switch first)"
+        )
     for name in (HISTS_FILE, RUN_FILE):
         if not (d / name).is_file():
             raise FileNotFoundError(
                 f"{d / name} not found: {d} is not a b2dark run output (run `b2dark run SEARCH --output {d}`)"
             )
     with open(d / HISTS_FILE) as f:
-        hists = hists_from_json(json.load(f, object_hook=object_hook), source=str(d / HISTS_FILE))
+        raw_hists = json.load(f, object_hook=object_hook)
+    hists = hists_from_json(raw_hists, source=str(d / HISTS_FILE))
     run_info = json.loads((d / RUN_FILE).read_text())
     cutflows = json.loads((d / CUTFLOW_JSON).read_text()) if (d / CUTFLOW_JSON).is_file() else {}
     prov = json.loads((d / PROVENANCE_FILE).read_text()) if (d / PROVENANCE_FILE).is_file() else {}
     regions = json.loads((d / CUTFLOW_REGIONS).read_text()) if (d / CUTFLOW_REGIONS).is_file() else {}
+    check_one_run(d, {HISTS_FILE: raw_hists.get("run_id"), RUN_FILE: run_info.get("run_id"),
+                      PROVENANCE_FILE: prov.get("run_id") if prov else None})  # fmt: skip
     return RunOutput(
         hists=hists,
         cutflows=cutflows,

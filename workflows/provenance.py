@@ -70,6 +70,7 @@ def collect(
     resume: dict[str, Any],
     selection: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    bad_events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     prov = {
         "command": command if command is not None else sys.argv,
@@ -84,6 +85,7 @@ def collect(
         "selection": selection or {},
         "inputs": inputs,
         "skipped_files": skipped,
+        "bad_events": bad_events or [],  # events dropped for bad values (--drop-bad-events), per file and branch
         "accounting": accounting,
         "resume": resume,
         "timings_s": timings,

@@ -13,6 +13,7 @@ import re
 import shutil
 import sys
 import time
+import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -20,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from processors import validity
 from processors.registry import import_object
 from processors.spec import SearchSpec, WorkingPoint
 from samples import basf2_reader
-from workflows import checkpoint, inputcheck, interrupt, masstable, outputs, provenance
+from workflows import checkpoint, inputcheck, interrupt, masstable, outputs, ownedprocs, provenance
 from workflows.fileset import SampleSelectionError, Selection, load_fileset, run_format, select_samples
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -165,24 +167,33 @@ def check_network_samples(network: Any, samples: Path, fileset: dict[str, Any]) 
 
 def run(cfg: RunConfig) -> RunResult:
     """Run a search into ``cfg.output``: the run holds the folder's lock, writes into DIR/.staging/ and
-    moves its files into DIR only when it is complete, so a failed or interrupted run keeps the previous
-    results and a concurrent run into DIR is refused (workflows.outputs)."""
+    switches its files into DIR only when it is complete (outputs.commit, shielded from signals), so a failed
+    or interrupted run keeps the previous results and a concurrent run into DIR is refused (workflows.outputs).
+    Ctrl-C / SIGTERM are handled over the whole run (workflows.interrupt)."""
     out_dir = Path(cfg.output)
-    with outputs.lock_output(out_dir):
-        stage = outputs.staging(out_dir)
+    run_id = uuid.uuid4().hex
+    with interrupt.stop_on_signal(), outputs.lock_output(out_dir):
+        with interrupt.shielded():
+            for line in outputs.recover(out_dir):
+                print(f"[b2dark] {line}")
+            stage = outputs.staging(out_dir)
         try:
-            result = _run(cfg, out_dir, stage)
+            result = _run(cfg, out_dir, stage, run_id)
         except BaseException:
-            shutil.rmtree(stage, ignore_errors=True)
+            with interrupt.shielded():
+                shutil.rmtree(stage, ignore_errors=True)
             raise
-        outputs.commit(stage, out_dir)
+        with interrupt.shielded():
+            outputs.commit(stage, out_dir, run_id)
+        # a stop requested while the results were switched in is honoured here: DIR holds the complete new run
+        interrupt.check()
     print(result.summary)
     if not cfg.keep_partial:
         checkpoint.cleanup(out_dir)
     return result
 
 
-def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
+def _run(cfg: RunConfig, out_dir: Path, stage: Path, run_id: str) -> RunResult:
     from coffea import processor
 
     opts = cfg.options
@@ -196,6 +207,9 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
     schema = getattr(proc_cls, "schema", None) or import_object("processors.schema:B2Schema")
     wp = cfg.working_point if cfg.working_point is not None else search.working_point()
     proc = proc_cls(lumi_fb=lumi, unblind=cfg.unblind, working_point=wp)
+    # Not in the resume hash: a clean chunk's output is the same either way, and a refusing run re-checks
+    # the reused chunks' records below, so `--resume --drop-bad-events` after a refusal keeps finished chunks.
+    proc.drop_bad_events = bool(getattr(opts, "drop_bad_events", False))
 
     # Ctrl-C / SIGTERM from the input checks to the end of the processing stop at a safe point
     # (workflows.interrupt): the finished chunks stay checkpointed, `--resume` goes on from them.
@@ -212,6 +226,7 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
             input_format = run_format(fileset, cfg.samples)
             check_data_lumi(selection, lumi, cfg.samples, explicit=lumi_given)
             print(_selection_line(search, selection))
+            inputcheck.duplicate_files(fileset)
             checks = inputcheck.check_fileset(fileset, required_branches(proc, fileset))
             expected, problems = inputcheck.account(fileset, checks)
             if problems and not opts.skip_bad_files:
@@ -221,6 +236,7 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
                 print(f"[b2dark] SKIPPED {p.path} ({p.sample}): {p.reason}: {p.detail}; {p.events_lost} events lost")
             if not good:
                 raise inputcheck.BadInputError(problems)
+            inputcheck.duplicate_events(good, checks)
         interrupt.check()
 
         network = getattr(proc, "network", None)
@@ -237,7 +253,7 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
         # coffea's default metadata cache is process-global and replays the fileset metadata of an
         # earlier run over the same (dataset, file): one fresh cache per run (notebooks, tests).
         metadata_cache: dict = {}
-        with _executor_context(opts) as handle:
+        with ownedprocs.reaped(_executor_context(opts)) as handle:
 
             def runner_factory(chunksize: int) -> Any:
                 return processor.Runner(
@@ -264,15 +280,25 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
             executor_info = handle.describe() if hasattr(handle, "describe") else {"spec": opts.executor}
     out = wrapped["out"]
     n_reused = min(n_before, len(chunks))
+    bad_events = bad_event_table(out.get("bad_events") or set())
+    if bad_events and not proc.drop_bad_events:  # records of chunks reused from a --drop-bad-events run
+        raise validity.BadEventsError(out["bad_events"])
+    for b in bad_events:
+        print(f"[b2dark] DROPPED {b['events']} event(s) of {b['file']} ({b['sample']}): {b['column']} {b['reason']} "
+              f"at entries {b['first']}..{b['last']}")  # fmt: skip
 
     with timer("accounting"):
         processed: dict[str, int] = defaultdict(int)
         for item in wrapped["processed"]:
             processed[item.dataset] += len(item)
         accounting = check_accounting(expected, dict(processed), problems, good, checks, opts.maxchunks, out)
+        dropped = {s: int(n) for s, n in (out.get("dropped_events") or {}).items() if n}
+        accounting["dropped_bad_events"] = dropped
+        if dropped:
+            accounting["line"] += f"; of the processed, {sum(dropped.values())} dropped for bad values"
         print(accounting["line"])
 
-    with timer("saving"):
+    with interrupt.at_once(), timer("saving"):
         samples_meta = {s: {k: v for k, v in e["metadata"].items() if k != "file_events"} for s, e in fileset.items()}
         prov = provenance.collect(
             command=cfg.command,
@@ -303,6 +329,7 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
                 {"sample": c.sample, "path": c.path, "entries": c.entries, "ok": c.problem is None} for c in checks
             ],
             skipped=[p.as_dict() for p in problems],
+            bad_events=bad_events,
             accounting=accounting,
             executor={
                 **executor_info,
@@ -327,12 +354,34 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
             samples=samples_meta,
             provenance=prov,
             partial=selection.partial,
+            run_id=run_id,
         )
+    with interrupt.at_once():
+        return _finish(cfg, search, out_dir, stage, run_id, out, expected, processed, problems, timer, prov, files,
+                       accounting)  # fmt: skip
 
+
+def _finish(
+    cfg: RunConfig,
+    search: SearchSpec,
+    out_dir: Path,
+    stage: Path,
+    run_id: str,
+    out: dict[str, Any],
+    expected: dict[str, int],
+    processed: Mapping[str, int],
+    problems: list[inputcheck.FileProblem],
+    timer: StageTimer,
+    prov: dict[str, Any],
+    files: dict[str, Path],
+    accounting: dict[str, Any],
+) -> RunResult:
+    """The mass table, plots, final provenance and summary, all in the staging folder."""
     result = RunResult(out_dir, out, expected, dict(processed), problems, timer.timings, provenance=prov)
     saved = outputs.load(stage)  # what users and the stats stage see: the tables and plots read it too
     rows = masstable.mass_table(saved, search)
     outputs.write_json_atomic(stage / "masstable.json", rows)
+    interrupt.inject("plots")
     if cfg.plots:
         with timer("plots"):
             try:
@@ -347,10 +396,24 @@ def _run(cfg: RunConfig, out_dir: Path, stage: Path) -> RunResult:
                 )
     # Timings of the late stages go in as well (the file is rewritten atomically).
     prov["timings_s"] = timer.timings
+    prov["run_id"] = run_id
     outputs.write_json_atomic(files["provenance"], outputs._jsonable(prov))
     result.summary = summary(result, accounting, files, masstable.format_table(rows, search), stage)
     (stage / "summary.txt").write_text(result.summary + "\n")
     return result
+
+
+def bad_event_table(records: set[validity.BadValues]) -> list[dict[str, Any]]:
+    """The dropped events per (sample, file, column, reason): events, first and last entry, chunks."""
+    table: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for r in sorted(records):
+        key = (r.sample, r.file, r.column, r.reason)
+        row = table.setdefault(key, {"sample": r.sample, "file": r.file, "column": r.column, "reason": r.reason,
+                                     "events": 0, "first": r.first, "last": r.last, "chunks": 0})  # fmt: skip
+        row["events"] += r.count
+        row["first"], row["last"] = min(row["first"], r.first), max(row["last"], r.last)
+        row["chunks"] += 1
+    return list(table.values())
 
 
 LUMI_RTOL = 1e-6
@@ -416,6 +479,9 @@ def process_chunks(
         try:
             return runner.run(chunks, proc, treename="events"), chunks
         except Exception as e:
+            bad_values = validity.find_error(e)
+            if bad_values is not None:  # one clear message, not coffea's wrapper
+                raise bad_values from None
             m = _FILE_IN_MESSAGE.search(str(e))
             if m is None or not _read_error(e):
                 raise
@@ -492,6 +558,12 @@ def summary(
             lines.append(f"NO EVENTS SELECTED: signal sample {s} selected 0 of {result.processed[s]} events "
                          "(no signal template, no limit at its hypothesis)")  # fmt: skip
     lines.append(accounting["line"].replace("[b2dark] ", ""))
+    bad = (result.provenance or {}).get("bad_events") or []
+    if bad:
+        lines.append(f"DROPPED {sum(b['events'] for b in bad)} event(s) with bad values (--drop-bad-events), "
+                     f"{len(bad)} (file, branch, reason): see provenance.json 'bad_events'")  # fmt: skip
+        lines += [f"  {b['file']} ({b['sample']}): {b['column']} {b['reason']}: {b['events']} event(s), entries "
+                  f"{b['first']}..{b['last']}" for b in bad[:10]]  # fmt: skip
     if result.skipped:
         lines.append(
             f"SKIPPED {len(result.skipped)} bad file(s), "

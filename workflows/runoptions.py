@@ -95,6 +95,8 @@ class RunOptions(_Strict):
     retries: int = Field(3, ge=0, description="dask task retries (worker loss, transient I/O)")
     treereduction: int = Field(20, ge=2, description="outputs merged per reduction task")
     skip_bad_files: bool = False
+    # events with NaN / inf or broken MC weights: dropped and recorded, instead of stopping the run
+    drop_bad_events: bool = False
     status: bool = Field(False, description="progress bars")
     upload_package: bool = Field(
         False, description="zip processors/workflows/samples and client.upload_file it to dask workers"
