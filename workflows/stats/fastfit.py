@@ -298,7 +298,11 @@ class AsymptoticCLs:
         aux0 = model.nominal_aux()
         self.aux0 = aux0
         self.free_data, self.nll_free_data = model.fit(model.data, aux0, self.mu_bounds)
-        p0, _ = model.fit(model.data, aux0, self.mu_bounds, fixed_mu=0.0)
+        p0, nll_p0_data = model.fit(model.data, aux0, self.mu_bounds, fixed_mu=0.0)
+        # the free minimum is at most the mu = 0 one: a free fit started at mu = 1 can stop there, next to a
+        # wall where a shape variation empties a filled bin (seen for tau tau at 8 GeV: q = 0 up to mu = 1.3)
+        if nll_p0_data < self.nll_free_data:
+            self.free_data, self.nll_free_data = p0, nll_p0_data
         self.asimov = model.expected(p0)
         self.aux_asimov = p0[1:]
         self.free_asimov, self.nll_free_asimov = model.fit(self.asimov, self.aux_asimov, self.mu_bounds, x0=p0)
@@ -418,7 +422,9 @@ def signal_fit(ws: dict, mu_max: float = 1e6, interval_cl: float | None = None) 
     aux = m.nominal_aux()
     bounds = (0.0, mu_max)
     p_free, nll_free = m.fit(m.data, aux, bounds)
-    _, nll0 = m.fit(m.data, aux, bounds, fixed_mu=0.0)
+    p0, nll0 = m.fit(m.data, aux, bounds, fixed_mu=0.0)
+    if nll0 < nll_free:  # the free fit stopped short (see AsymptoticCLs): mu = 0 is the better minimum
+        p_free, nll_free = p0, nll0
     mu_hat = float(p_free[0])
     out = SignalFit(float(np.sqrt(max(2.0 * (nll0 - nll_free), 0.0))), mu_hat)
     if interval_cl is None:
