@@ -129,21 +129,10 @@ nb.plane(run, spec.stats.hist, selection.signals[len(selection.signals) // 2], s
 # sigma proportional to g'^2.
 
 # %%
-from workflows.stats.plans import peak_scan  # noqa: E402
-from workflows.stats.plans.common import add_couplings  # noqa: E402
-
 plan, model = spec.stats, spec.signals[0]
 meta = {s: e["metadata"] for s, e in fileset.items()}
 masses = sorted(meta[s]["mass"] for s in selection.signals)
-points = peak_scan.template_points(
-    out["hists"][plan.hist], meta, masses=masses, n_sigma=plan.n_sigma, m2_axis=plan.axis,
-    to_axis=plan.observable, rebin=plan.rebin, min_neff=plan.min_neff, max_bins=plan.max_bins,
-    systematics=spec.systematics, signal_names=list(selection.signals), model=model.name,
-    width_half_range=plan.width_half_range,
-)  # fmt: skip
-raw = peak_scan.run_limits(points, cl=spec.cl, processes=1, progress=False)
-rows = [peak_scan.to_limit_row(p, r) for p, r in zip(points, raw, strict=True)]
-add_couplings(rows, {model.name: model})
+rows = nb.peak_scan_limits(out["hists"][plan.hist], meta, spec, model, masses, selection.signals)
 for r in rows:
     e = r.expected
     print(f"M = {r.hypothesis['mass']:4g} GeV: sigma x B < {e[2]:.3g} fb [{e[1]:.3g}, {e[3]:.3g}]")

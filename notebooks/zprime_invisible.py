@@ -180,20 +180,11 @@ assert res.expected[0] <= res.expected[2] <= res.expected[4]
 
 # %%
 from processors import registry  # noqa: E402
-from workflows.stats.plans import peak_scan  # noqa: E402
-from workflows.stats.plans.common import add_couplings  # noqa: E402
 
 spec = registry.get("zprime-inv")
 plan, model = spec.stats, spec.signals[0]
 meta = {s: e["metadata"] for s, e in fileset.items()}
-points = peak_scan.template_points(
-    out["hists"][plan.hist], meta, masses=masses, n_sigma=plan.n_sigma, m2_axis=plan.axis,
-    to_axis=plan.observable, rebin=plan.rebin, min_neff=plan.min_neff, max_bins=plan.max_bins,
-    systematics=spec.systematics, signal_names=sig, model=model.name, width_half_range=plan.width_half_range,
-)  # fmt: skip
-raw = peak_scan.run_limits(points, cl=spec.cl, processes=1, progress=False)
-rows = [peak_scan.to_limit_row(p, r) for p, r in zip(points, raw, strict=True)]
-add_couplings(rows, {model.name: model})
+rows = nb.peak_scan_limits(out["hists"][plan.hist], meta, spec, model, masses, sig)
 nb.brazil(rows, figdir, plan.xsec_label, LUMI, spec.cl)
 nb.brazil(rows, figdir, "$g'$", LUMI, spec.cl, key=next(iter(rows[0].couplings)))
 assert len(rows) == len(masses) and all(r.expected[1] <= r.expected[2] <= r.expected[3] for r in rows)

@@ -187,13 +187,6 @@ nb.stack_with_ratio(run, "var_m_recoil", figdir, spec)
 nb.cutflow(run, figdir, spec)
 generated = sorted({meta[s]["mass"] for s in sig if meta[s]["process"] == model.process})
 masses = sorted({generated[0], generated[len(generated) // 2], generated[-1]})  # ends + middle: a short test
-points = peak_scan.template_points(
-    out["hists"][plan.hist], meta, masses=masses, n_sigma=plan.n_sigma, m2_axis=plan.axis,
-    to_axis=plan.observable, rebin=plan.rebin, min_neff=plan.min_neff, max_bins=plan.max_bins,
-    systematics=spec.systematics, signal_names=sig, model=model.name, width_half_range=plan.width_half_range,
-)  # fmt: skip
-raw = peak_scan.run_limits(points, cl=spec.cl, processes=1, progress=False)
-rows = [peak_scan.to_limit_row(p, r) for p, r in zip(points, raw, strict=True)]
-add_couplings(rows, {model.name: model})
+rows = nb.peak_scan_limits(out["hists"][plan.hist], meta, spec, model, masses, sig)
 nb.brazil(rows, figdir, plan.xsec_label, LUMI, spec.cl)
 assert len(rows) == len(masses) and all(r.expected[1] <= r.expected[2] <= r.expected[3] for r in rows)

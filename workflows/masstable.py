@@ -41,7 +41,7 @@ def total_efficiency(run: RunOutput, sample: str) -> float | None:
     return float(w[-1] / w[0]) * float(run.samples.get(sample, {}).get("filter_efficiency") or 1.0)
 
 
-def _nominal_1d(h: Any, sample: str) -> Any:
+def nominal_1d(h: Any, sample: str) -> Any:
     sel: dict[str, Any] = {"sample": sample}
     if "syst" in h.axes.name:
         sel["syst"] = "nominal"
@@ -71,7 +71,7 @@ def mass_table(run: RunOutput, spec: SearchSpec) -> list[dict[str, Any]]:
     for s in sig:
         meta = run.samples.get(s, {})
         mass = meta.get("mass")
-        hs = _nominal_1d(h, s)
+        hs = nominal_1d(h, s)
         if mass is None or hs.values().sum() <= 0:
             continue
         m2 = float(plan.observable(float(mass)))
@@ -80,7 +80,7 @@ def mass_table(run: RunOutput, spec: SearchSpec) -> list[dict[str, Any]]:
         centers = hs.axes[0].centers
         inside = (centers >= lo) & (centers <= hi)
         per_proc = {
-            proc: float(sum(_nominal_1d(h, x).values()[inside].sum() for x in members))
+            proc: float(sum(nominal_1d(h, x).values()[inside].sum() for x in members))
             for proc, members in sorted(bkg.items())
         }
         rows.append(

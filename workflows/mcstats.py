@@ -33,15 +33,8 @@ import numpy as np
 
 from processors import registry
 from processors.spec import PeakScan, SearchSpec
+from workflows.masstable import nominal_1d
 from workflows.outputs import RunOutput, load
-
-
-def _nominal_1d(h: Any, sample: str) -> Any:
-    sel: dict[str, Any] = {"sample": sample}
-    if "syst" in h.axes.name:
-        sel["syst"] = "nominal"
-    out = h[sel]
-    return out.project(out.axes[0].name) if out.ndim > 1 else out
 
 
 def _hist_name(run: RunOutput, spec: SearchSpec) -> str:
@@ -81,7 +74,7 @@ def mc_stats(run: RunOutput, spec: SearchSpec) -> dict[str, Any]:
     h = run.hists[name]
     procs = _background_processes(run, list(h.axes["sample"]))
     selected: dict[str, Any] = {}
-    per_sample = {s: _nominal_1d(h, s) for members in procs.values() for s in members}
+    per_sample = {s: nominal_1d(h, s) for members in procs.values() for s in members}
     # A peak scan's summary histogram holds one entry per selected event; other plans count in the event
     # list (one row per selected event), whose histograms may be N-1 or hold several candidates per event.
     events = run.eventlists() if not isinstance(spec.stats, PeakScan) and run.path is not None else {}

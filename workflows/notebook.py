@@ -67,6 +67,26 @@ def cutflow_table(run: RunOutput, samples: Sequence[str]) -> None:
         print(f"{cut:28s}" + "".join(f"{run.cutflows[s]['weighted'][i]:15.4g}" for s in present))
 
 
+def peak_scan_limits(
+    template: Any, meta: Mapping[str, Any], spec: Any, model: Any, masses: Sequence[float], signals: Sequence[str]
+) -> list[Any]:
+    """Limit rows (with the model's recast couplings) of a peak-scan search at ``masses``, from the run's
+    template histogram, as `b2dark limits` computes them (one process, no progress bar)."""
+    from workflows.stats.plans import peak_scan
+    from workflows.stats.plans.common import add_couplings
+
+    plan = spec.stats
+    points = peak_scan.template_points(
+        template, meta, masses=list(masses), n_sigma=plan.n_sigma, m2_axis=plan.axis, to_axis=plan.observable,
+        rebin=plan.rebin, min_neff=plan.min_neff, max_bins=plan.max_bins, systematics=spec.systematics,
+        signal_names=list(signals), model=model.name, width_half_range=plan.width_half_range,
+    )  # fmt: skip
+    raw = peak_scan.run_limits(points, cl=spec.cl, processes=1, progress=False)
+    rows = [peak_scan.to_limit_row(p, r) for p, r in zip(points, raw, strict=True)]
+    add_couplings(rows, {model.name: model})
+    return rows
+
+
 def brazil(
     rows: Sequence[Any], outdir: Path, ylabel: str, lumi_fb: float | None, cl: float, key: str | None = None
 ) -> list[Path]:
