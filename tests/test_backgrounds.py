@@ -17,6 +17,7 @@ EXPECTED = {
     "uu", "dd", "ss", "cc", "gnunu",
     "tautau_mu",  # tautau with tau -> mu nu nu enriched and weighted back (tests/test_tau_bias.py)
     "gg_corner", "ee_wide",  # mono-photon corners, weighted (tests/searches/monophoton/test_generator.py)
+    "eemumu_corner",  # e e mu mu toward the lost-electrons barrel-recoil corner, weighted (test_twophoton_corner.py)
 }  # fmt: skip
 
 

@@ -105,6 +105,10 @@ def test_limits_refuses_an_old_run_with_mismatched_data(tmp_path: Path, capsys: 
     run = json.loads((out / outputs.RUN_FILE).read_text())
     run["samples"]["data"]["lumi_fb"] = 2.0  # as written by a b2dark that did not check
     (out / outputs.RUN_FILE).write_text(json.dumps(run))
+    # keep the folder's manifest true to the edited file, as that old b2dark would have written it
+    manifest = json.loads((out / outputs.MANIFEST_FILE).read_text())
+    manifest["files"][outputs.RUN_FILE] = (out / outputs.RUN_FILE).stat().st_size
+    (out / outputs.MANIFEST_FILE).write_text(json.dumps(manifest))
     capsys.readouterr()
     assert cli.main(["limits", TOY, "--input", str(out), "--no-progress"]) == 2
     assert capsys.readouterr().err == (

@@ -30,7 +30,7 @@ def scan_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str
 
     d = tmp_path_factory.mktemp("mumu_interp")
     for i, m in enumerate(MASSES):
-        rc = generate(["--process", "zprime_mumu", "--n", "6000", "--param", f"mass={m}", "--param", "coupling=0.01",
+        rc = generate(["--process", "zprime_mumu", "--n", "20000", "--param", f"mass={m}", "--param", "coupling=0.01",
                        "--seed", str(500 + i), "--filter", "min_tracks", "--out", str(d), "--jobs", "1",
                        "--no-progress"])  # fmt: skip
         assert rc in (0, None)
